@@ -1,0 +1,234 @@
+import { SETTINGS, type RawSettings, type SettingSpec } from './settings.ts';
+
+export interface Config {
+  readonly isProduction: boolean;
+  /** True when the embedded OpenID provider and generated secrets stand in for real ones. */
+  readonly devMode: boolean;
+  readonly host: string;
+  readonly port: number;
+  readonly publicUrl: string;
+  readonly dataDir: string;
+  readonly trustProxy: boolean | number | string;
+  readonly devOidcPort: number;
+  readonly oidc: {
+    readonly issuer: string;
+    readonly clientId: string;
+    readonly clientSecret: string;
+    readonly scope: string;
+    readonly redirectUri: string;
+    readonly postLogoutRedirectUri: string;
+  };
+  readonly session: {
+    readonly secrets: readonly string[];
+    readonly dbPath: string;
+    readonly idleTimeoutSeconds: number;
+    readonly absoluteTimeoutSeconds: number;
+    readonly cookieSecure: boolean;
+  };
+  readonly hivekit: {
+    readonly tenantId: string;
+    readonly secret: Buffer;
+    readonly secretId: string;
+    readonly issuer: string;
+    readonly tokenTtlSeconds: number;
+  };
+  readonly permissionsFile: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Configuration is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n`
+      + problems.map((p) => `  - ${p}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Dev mode: no provider configured and not in production. */
+export function isDevMode(env: RawSettings): boolean {
+  return env.NODE_ENV !== 'production' && !nonEmpty(env.OIDC_ISSUER) && !nonEmpty(env.AUTH0_DOMAIN);
+}
+
+// RFC 4648 §4 alphabet with mandatory padding: "strict" means no URL-safe characters, no whitespace.
+const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// RFC 7518 §3.2: an HS256 key must be at least 256 bits.
+const MIN_HS256_KEY_BYTES = 32;
+const MIN_SESSION_SECRET_CHARS = 32;
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Reads and checks every setting at once. `devDefaults` fill gaps only outside production;
+ * the result is frozen and nothing below main.ts reads the environment.
+ */
+export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Config {
+  const problems: string[] = [];
+  const isProduction = env.NODE_ENV === 'production';
+  const raw = resolveRaw(env, isProduction ? {} : devDefaults, problems);
+
+  const text = (name: string): string => {
+    const spec = specOf(name);
+    const value = raw[name];
+    if (value !== undefined) return value;
+    if (isProduction && spec.requiredInProduction) problems.push(`${name}: missing; expected ${spec.expected} (required in production)`);
+    else if (spec.requiredInProduction) problems.push(`${name}: missing; expected ${spec.expected}`);
+    return '';
+  };
+  const integer = (name: string, min: number, max: number): number => {
+    const value = text(name);
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      problems.push(`${name}: got ${JSON.stringify(value)}; expected ${specOf(name).expected}`);
+      return min;
+    }
+    return Number(value);
+  };
+
+  if (!['production', 'development', 'test'].includes(text('NODE_ENV'))) {
+    problems.push(`NODE_ENV: got ${JSON.stringify(raw.NODE_ENV)}; expected ${specOf('NODE_ENV').expected}`);
+  }
+  const port = integer('PORT', 0, 65535);
+  const publicUrl = checkPublicUrl(text('PUBLIC_URL'), isProduction, problems);
+  const issuer = checkIssuer(text('OIDC_ISSUER'), problems);
+  const scope = text('OIDC_SCOPE');
+  if (scope && !scope.split(/\s+/).includes('openid')) problems.push(`OIDC_SCOPE: got ${JSON.stringify(scope)}; expected ${specOf('OIDC_SCOPE').expected}`);
+  const sessionSecrets = checkSessionSecrets(text('SESSION_SECRET'), problems);
+  const hivekitSecret = checkHivekitSecret(text('HIVEKIT_SECRET'), problems);
+  const idle = integer('SESSION_IDLE_TIMEOUT_SECONDS', 300, 2_592_000);
+  const absolute = integer('SESSION_ABSOLUTE_TIMEOUT_SECONDS', 300, 31_536_000);
+  if (absolute < idle) problems.push('SESSION_ABSOLUTE_TIMEOUT_SECONDS: must not be shorter than SESSION_IDLE_TIMEOUT_SECONDS');
+
+  const config: Config = {
+    isProduction,
+    devMode: !isProduction && isDevMode(env),
+    host: text('HOST'),
+    port,
+    publicUrl,
+    dataDir: text('DATA_DIR'),
+    trustProxy: parseTrustProxy(text('TRUST_PROXY'), problems),
+    devOidcPort: integer('DEV_OIDC_PORT', 1, 65535),
+    oidc: {
+      issuer,
+      clientId: text('OIDC_CLIENT_ID'),
+      clientSecret: text('OIDC_CLIENT_SECRET'),
+      scope,
+      redirectUri: `${publicUrl}/oauth2/redirect`,
+      postLogoutRedirectUri: `${publicUrl}/`,
+    },
+    session: {
+      secrets: sessionSecrets,
+      dbPath: text('SESSION_DB'),
+      idleTimeoutSeconds: idle,
+      absoluteTimeoutSeconds: absolute,
+      cookieSecure: publicUrl.startsWith('https:'),
+    },
+    hivekit: {
+      tenantId: text('HIVEKIT_TENANT_ID'),
+      secret: hivekitSecret,
+      secretId: text('HIVEKIT_SECRET_ID'),
+      issuer: text('HIVEKIT_ISSUER'),
+      tokenTtlSeconds: integer('TOKEN_TTL_SECONDS', 60, 86_400),
+    },
+    permissionsFile: raw.PERMISSIONS_FILE,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function resolveRaw(env: RawSettings, devDefaults: RawSettings, problems: string[]): RawSettings {
+  const raw: RawSettings = {};
+  for (const spec of SETTINGS) {
+    const given = [spec.name, ...(spec.aliases ?? [])].filter((n) => nonEmpty(env[n]));
+    const values = new Set(given.map((n) => normalizeAlias(n, env[n]!.trim())));
+    if (values.size > 1) problems.push(`${given.join(' and ')}: set to different values; set only ${spec.name}`);
+    if (given.length > 0) raw[spec.name] = normalizeAlias(given[0]!, env[given[0]!]!.trim());
+  }
+  for (const spec of SETTINGS) {
+    if (raw[spec.name] !== undefined) continue;
+    if (nonEmpty(devDefaults[spec.name])) raw[spec.name] = devDefaults[spec.name];
+    else if (typeof spec.defaultValue === 'function') raw[spec.name] = spec.defaultValue(raw);
+    else raw[spec.name] = spec.defaultValue;
+  }
+  return raw;
+}
+
+function normalizeAlias(name: string, value: string): string {
+  if (name !== 'AUTH0_DOMAIN') return value;
+  const host = value.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  return `https://${host}/`;
+}
+
+function checkPublicUrl(value: string, isProduction: boolean, problems: string[]): string {
+  const url = parseUrl(value);
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search || url.hash || url.username) {
+    problems.push(`PUBLIC_URL: got ${JSON.stringify(value)}; expected ${specOf('PUBLIC_URL').expected}`);
+    return value.replace(/\/+$/, '');
+  }
+  if (isProduction && url.protocol === 'http:' && !LOCAL_HOSTS.has(url.hostname)) {
+    problems.push(`PUBLIC_URL: got ${JSON.stringify(value)}; production needs https (cookies and tokens would cross the network in clear)`);
+  }
+  return url.origin;
+}
+
+function checkIssuer(value: string, problems: string[]): string {
+  if (!value) return value;
+  const url = parseUrl(value);
+  const isLocal = url !== undefined && LOCAL_HOSTS.has(url.hostname);
+  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLocal)) || url.search || url.hash) {
+    problems.push(`OIDC_ISSUER: got ${JSON.stringify(value)}; expected ${specOf('OIDC_ISSUER').expected}`);
+  }
+  // Issuer comparison is exact (OIDC Discovery §4.3), so the value is kept as written.
+  return value;
+}
+
+function checkSessionSecrets(value: string, problems: string[]): string[] {
+  if (!value) return [];
+  const secrets = value.split(',').map((s) => s.trim());
+  secrets.forEach((secret, index) => {
+    if (secret.length < MIN_SESSION_SECRET_CHARS) {
+      problems.push(`SESSION_SECRET: secret #${index + 1} has ${secret.length} characters; expected at least ${MIN_SESSION_SECRET_CHARS}`);
+    }
+  });
+  return secrets;
+}
+
+function checkHivekitSecret(value: string, problems: string[]): Buffer {
+  if (!value) return Buffer.alloc(0);
+  if (!STRICT_BASE64.test(value)) {
+    problems.push('HIVEKIT_SECRET: not strict base64 (A-Z a-z 0-9 + / with = padding, no spaces or URL-safe characters)');
+    return Buffer.alloc(0);
+  }
+  const secret = Buffer.from(value, 'base64');
+  if (secret.length < MIN_HS256_KEY_BYTES) {
+    problems.push(`HIVEKIT_SECRET: decodes to ${secret.length} bytes; HS256 needs at least ${MIN_HS256_KEY_BYTES}`);
+  }
+  return secret;
+}
+
+function parseTrustProxy(value: string, problems: string[]): boolean | number | string {
+  if (value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (/^[0-9a-fA-F:.,/\s]+$|^(loopback|linklocal|uniquelocal)(,|$)/.test(value)) return value;
+  problems.push(`TRUST_PROXY: got ${JSON.stringify(value)}; expected ${specOf('TRUST_PROXY').expected}`);
+  return false;
+}
+
+function specOf(name: string): SettingSpec {
+  const spec = SETTINGS.find((s) => s.name === name);
+  if (!spec) throw new Error(`unknown setting ${name}`);
+  return spec;
+}
+
+function parseUrl(value: string): URL | undefined {
+  try { return new URL(value); } catch { return undefined; }
+}
+
+function nonEmpty(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,64 @@
+/**
+ * Every setting the product reads, in one table: name, aliases, default, unit and a one-line doc.
+ * `.envrc.example` and the README's table are written from the same facts; keep them in step.
+ */
+export interface SettingSpec {
+  name: string;
+  aliases?: string[];
+  /** Shown in errors and docs: what a valid value looks like. */
+  expected: string;
+  /** Default outside production; `undefined` means none. A function sees the other raw values. */
+  defaultValue?: string | ((raw: RawSettings) => string);
+  /** Secrets are never echoed back in error messages. */
+  secret?: boolean;
+  /** Must be set in production (dev mode may fill it with a generated value). */
+  requiredInProduction?: boolean;
+  doc: string;
+}
+
+export type RawSettings = Record<string, string | undefined>;
+
+export const SETTINGS: readonly SettingSpec[] = [
+  { name: 'NODE_ENV', expected: '"production", "development" or "test"', defaultValue: 'development',
+    doc: '"production" turns every dev default off.' },
+  { name: 'HOST', expected: 'a host name or IP address', defaultValue: '127.0.0.1',
+    doc: 'Interface to listen on (0.0.0.0 in a container).' },
+  { name: 'PORT', expected: 'a TCP port, 0..65535', defaultValue: '3000', doc: 'Port to listen on.' },
+  { name: 'PUBLIC_URL', expected: 'an absolute http(s) URL without path, query or fragment',
+    defaultValue: (raw) => `http://localhost:${raw.PORT ?? '3000'}`, requiredInProduction: true,
+    doc: 'External base URL of this service; the OIDC redirect_uri and cookie Secure flag derive from it.' },
+  { name: 'OIDC_ISSUER', aliases: ['AUTH0_DOMAIN'], expected: 'an https URL (http only for localhost)',
+    requiredInProduction: true, doc: 'The OpenID provider issuer; discovery is read from it. AUTH0_DOMAIN=x means https://x/.' },
+  { name: 'OIDC_CLIENT_ID', aliases: ['AUTH0_CLIENT_ID'], expected: 'a non-empty string', requiredInProduction: true,
+    doc: 'The client id registered at the provider.' },
+  { name: 'OIDC_CLIENT_SECRET', aliases: ['AUTH0_CLIENT_SECRET'], expected: 'a non-empty string', secret: true,
+    requiredInProduction: true, doc: 'The client secret registered at the provider.' },
+  { name: 'OIDC_SCOPE', expected: 'space-separated scopes including "openid"', defaultValue: 'openid profile email',
+    doc: 'Scopes requested at login.' },
+  { name: 'SESSION_SECRET', expected: 'one or more comma-separated secrets of at least 32 characters', secret: true,
+    requiredInProduction: true, doc: 'Signs the session cookie; the first signs, all verify (rotation).' },
+  { name: 'SESSION_DB', expected: 'a file path', defaultValue: (raw) => `${raw.DATA_DIR ?? './data'}/sessions.db`,
+    doc: 'SQLite file holding the sessions.' },
+  { name: 'SESSION_IDLE_TIMEOUT_SECONDS', expected: 'an integer number of seconds, 300..2592000', defaultValue: '28800',
+    doc: 'A session unused this long ends (8 h).' },
+  { name: 'SESSION_ABSOLUTE_TIMEOUT_SECONDS', expected: 'an integer number of seconds, 300..31536000', defaultValue: '604800',
+    doc: 'A session ends this long after login however active (7 days).' },
+  { name: 'DATA_DIR', expected: 'a folder path', defaultValue: './data',
+    doc: 'Folder for the session database and, in dev mode, generated secrets.' },
+  { name: 'HIVEKIT_TENANT_ID', expected: 'a non-empty string', requiredInProduction: true,
+    doc: 'Your Hivekit tenant id (the token\'s tnd claim).' },
+  { name: 'HIVEKIT_SECRET', expected: 'strict base64 decoding to at least 32 bytes', secret: true, requiredInProduction: true,
+    doc: 'The Hivekit secret that signs tokens (HS256).' },
+  { name: 'HIVEKIT_SECRET_ID', expected: 'a non-empty string', requiredInProduction: true,
+    doc: 'The id of that secret in Hivekit (the token header\'s kid).' },
+  { name: 'HIVEKIT_ISSUER', expected: 'a non-empty string', defaultValue: 'platform.hivekit.io',
+    doc: 'The token\'s iss claim.' },
+  { name: 'TOKEN_TTL_SECONDS', expected: 'an integer number of seconds, 60..86400', defaultValue: '900',
+    doc: 'Lifetime of a minted token.' },
+  { name: 'PERMISSIONS_FILE', expected: 'a path to a JSON policy file',
+    doc: 'The permissions policy (see docs/POLICY.md); dev mode uses policy.example.json.' },
+  { name: 'TRUST_PROXY', expected: '"false", "true", a hop count or a comma-separated list of addresses/subnets',
+    defaultValue: 'false', doc: 'Express trust proxy: who may set X-Forwarded-For (rate limits key on the client address).' },
+  { name: 'DEV_OIDC_PORT', expected: 'a TCP port, 1..65535', defaultValue: '3001',
+    doc: 'Dev mode only: port of the embedded OpenID provider.' },
+];

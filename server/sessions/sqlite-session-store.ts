@@ -1,0 +1,205 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import session from 'express-session';
+import connectSqlite3 from 'connect-sqlite3';
+import sqlite3 from 'sqlite3';
+import { AppError } from '../errors/app-error.ts';
+import type { Logger } from '../logging/logger.ts';
+import { computeSessionExpiry, shouldExtendExpiry, STORED_EXPIRY_KEY, type SessionLifetimes } from './session-expiry.ts';
+import { fingerprintSessionId } from './fingerprint-session-id.ts';
+
+export interface SqliteSessionStoreOptions extends SessionLifetimes {
+  path: string;
+  logger: Logger;
+  now?: () => number;
+  cleanupIntervalMs?: number;
+  cleanupBatchSize?: number;
+  busyTimeoutMs?: number;
+}
+
+export interface SessionStoreHandle {
+  store: session.Store;
+  /** Store writes (set, touch, destroy) since start: the token route's steady state must add none. */
+  writeCount(): number;
+  isHealthy(): Promise<boolean>;
+  /** Deletes expired rows in small batches, yielding between them; resolves to the number deleted. */
+  cleanExpired(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const TABLE = 'sessions';
+// `any` because that is what express-session's Store declares for these callbacks.
+type Callback = (error?: any, value?: any) => void;
+
+/**
+ * The only import of connect-sqlite3 and sqlite3. connect-sqlite3 0.9.18 keeps the schema and the
+ * Store plumbing; this adapter replaces what it gets wrong: WAL is set here (its option is read as
+ * `concurrentDb`), the table exists before the store is used (it creates it asynchronously), every
+ * callback fires once (it calls back twice on errors), a corrupt row is an absent session (it throws
+ * inside a driver callback), and expired rows go in small indexed batches (it deletes them in one
+ * unindexed statement every 24 h).
+ */
+export async function openSqliteSessionStore(options: SqliteSessionStoreOptions): Promise<SessionStoreHandle> {
+  const now = options.now ?? Date.now;
+  const batchSize = options.cleanupBatchSize ?? 1000;
+  const db = await openDatabase(options.path, options.busyTimeoutMs ?? 2000);
+  let writes = 0;
+
+  const run = (sql: string, params: unknown[]) => new Promise<number>((resolve, reject) => {
+    db.run(sql, params, function onRun(this: sqlite3.RunResult, error: Error | null) {
+      if (error) reject(error); else resolve(this.changes);
+    });
+  });
+
+  const cleanExpired = async (): Promise<number> => {
+    let total = 0;
+    for (;;) {
+      const deleted = await run(
+        `DELETE FROM ${TABLE} WHERE rowid IN (SELECT rowid FROM ${TABLE} WHERE expired < ? LIMIT ?)`, [now(), batchSize]);
+      total += deleted;
+      if (deleted < batchSize) return total;
+      await yieldToEventLoop();
+    }
+  };
+
+  // Before connect-sqlite3 sees the table, so its own one-statement purge at construction finds nothing.
+  await cleanExpired();
+
+  const SQLiteStore = connectSqlite3(session) as unknown as new (opts: object) => session.Store & { db: sqlite3.Database };
+  const fail = (operation: string, error: unknown) =>
+    new AppError('session_store_unavailable', { detail: `session store ${operation} failed: ${describe(error)}`, cause: error });
+
+  class GuardedSqliteStore extends SQLiteStore {
+    override get(sid: string, callback: Callback): void {
+      const done = once(callback);
+      db.get(`SELECT sess, expired FROM ${TABLE} WHERE sid = ?`, [sid], (error: Error | null, row?: { sess: unknown; expired: unknown }) => {
+        if (error) return done(fail('read', error));
+        if (!row || typeof row.expired !== 'number' || row.expired < now()) return done();
+        const data = parseSessionRow(row.sess);
+        if (!data) {
+          options.logger.warn('session_row_corrupt', { session: fingerprintSessionId(sid) });
+          db.run(`DELETE FROM ${TABLE} WHERE sid = ?`, [sid], () => undefined);
+          return done();
+        }
+        data[STORED_EXPIRY_KEY] = row.expired;
+        return done(null, data);
+      });
+    }
+
+    override set(sid: string, data: session.SessionData, callback?: Callback): void {
+      const done = once(callback);
+      let json: string;
+      const record = data as unknown as Record<string, unknown>;
+      const expired = computeSessionExpiry(record, now(), options);
+      try {
+        record[STORED_EXPIRY_KEY] = expired;
+        json = JSON.stringify(record);
+      } catch (error) {
+        return done(fail('serialize', error));
+      }
+      writes += 1;
+      db.run(`INSERT OR REPLACE INTO ${TABLE} (sid, expired, sess) VALUES (?, ?, ?)`, [sid, expired, json], (error: Error | null) => {
+        done(error ? fail('write', error) : undefined);
+      });
+    }
+
+    override touch(sid: string, data: session.SessionData, callback?: Callback): void {
+      const done = once(callback);
+      const record = data as unknown as Record<string, unknown>;
+      const current = now();
+      const expired = computeSessionExpiry(record, current, options);
+      if (!shouldExtendExpiry(record, expired, options)) return done();
+      writes += 1;
+      record[STORED_EXPIRY_KEY] = expired;
+      // `expired >= now`: a touch must never bring back a session that has already ended.
+      db.run(`UPDATE ${TABLE} SET expired = ? WHERE sid = ? AND expired >= ?`, [expired, sid, current], (error: Error | null) => {
+        done(error ? fail('touch', error) : undefined);
+      });
+    }
+
+    override destroy(sid: string, callback?: Callback): void {
+      const done = once(callback);
+      writes += 1;
+      db.run(`DELETE FROM ${TABLE} WHERE sid = ?`, [sid], (error: Error | null) => {
+        done(error ? fail('delete', error) : undefined);
+      });
+    }
+  }
+
+  const store = new GuardedSqliteStore({ db, table: TABLE });
+  const timer = setInterval(() => {
+    cleanExpired().then(
+      (deleted) => { if (deleted > 0) options.logger.info('sessions_cleaned', { deleted }); },
+      (error) => options.logger.warn('session_cleanup_failed', { error: describe(error) }),
+    );
+  }, options.cleanupIntervalMs ?? 60_000);
+  timer.unref();
+
+  return {
+    store,
+    writeCount: () => writes,
+    cleanExpired,
+    isHealthy: () => new Promise((resolve) => {
+      db.get(`SELECT 1 FROM ${TABLE} LIMIT 1`, (error: Error | null) => resolve(!error));
+    }),
+    close: () => new Promise((resolve) => {
+      clearInterval(timer);
+      db.close(() => resolve());
+    }),
+  };
+}
+
+async function openDatabase(path: string, busyTimeoutMs: number): Promise<sqlite3.Database> {
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new Error(`cannot create the folder for the session database ${path}: ${describe(error)}`);
+  }
+  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const handle: sqlite3.Database = new sqlite3.Database(path, (error: Error | null) => {
+      if (error) reject(new Error(`cannot open the session database ${path}: ${describe(error)}`)); else resolve(handle);
+    });
+  });
+  db.configure('busyTimeout', busyTimeoutMs);
+  await new Promise<void>((resolve, reject) => {
+    // WAL lets readers (every token request) proceed while a login writes; NORMAL is durable in WAL mode.
+    db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS ${TABLE} (sid PRIMARY KEY, expired, sess);
+      CREATE INDEX IF NOT EXISTS ${TABLE}_expired ON ${TABLE} (expired);`, (error: Error | null) => {
+      if (error) {
+        db.close(() => undefined);
+        reject(new Error(`cannot prepare the session database ${path}: ${describe(error)}`));
+      } else resolve();
+    });
+  });
+  return db;
+}
+
+function parseSessionRow(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    const data: unknown = JSON.parse(value);
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+    const cookie = (data as { cookie?: unknown }).cookie;
+    if (typeof cookie !== 'object' || cookie === null) return undefined;
+    return data as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+function once(callback: Callback | undefined): Callback {
+  let called = false;
+  return (error?: unknown, value?: unknown) => {
+    if (called || !callback) return;
+    called = true;
+    if (error) callback(error); else callback(null, value);
+  };
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as Error & { code?: unknown }).code;
+  return code === undefined ? error.message : `${String(code)}: ${error.message}`;
+}
