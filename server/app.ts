@@ -1,0 +1,93 @@
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import { createLogoutHandler } from './auth/logout.ts';
+import { createOidcLogin } from './auth/oidc-adapter.ts';
+import type { IdTokenVerifier } from './auth/id-token-verifier.ts';
+import type { MetadataSource } from './auth/provider-metadata.ts';
+import type { Config } from './config/load-config.ts';
+import { AppError } from './errors/app-error.ts';
+import { createErrorHandler } from './errors/error-handler.ts';
+import { liveness, readiness } from './http/health-handlers.ts';
+import { logRequests } from './http/log-requests.ts';
+import { refuseCrossSite } from './http/refuse-cross-site.ts';
+import { createRoutes } from './http/routes.ts';
+import type { Logger } from './logging/logger.ts';
+import { createSessionMiddleware, sessionCookieSettings } from './sessions/session-middleware.ts';
+import type { SessionStoreHandle } from './sessions/sqlite-session-store.ts';
+import { createTokenSigner } from './tokens/create-token-signer.ts';
+import { createTokenHandler, type PermissionsResolver } from './tokens/token-handler.ts';
+
+export interface AppDependencies {
+  sessionStore: SessionStoreHandle;
+  metadata: MetadataSource;
+  verifier: IdTokenVerifier;
+  logger: Logger;
+  permissionsFor?: PermissionsResolver;
+  /** Milliseconds since the epoch. */
+  now?: () => number;
+  publicDir?: string;
+}
+
+const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
+const noPermissions: PermissionsResolver = () => ({ per: {}, dpv: {} });
+
+/** Builds the Express app from a validated config and injected parts; no I/O happens here. */
+export function createApp(config: Config, deps: AppDependencies): express.Express {
+  const now = deps.now ?? Date.now;
+  const cookie = sessionCookieSettings(config.session.cookieSecure);
+  const login = createOidcLogin({
+    client: {
+      clientId: config.oidc.clientId,
+      clientSecret: config.oidc.clientSecret,
+      redirectUri: config.oidc.redirectUri,
+      scope: config.oidc.scope,
+    },
+    metadata: deps.metadata,
+    verifier: deps.verifier,
+    logger: deps.logger,
+    now,
+  });
+  const signer = createTokenSigner({
+    secret: config.hivekit.secret,
+    secretId: config.hivekit.secretId,
+    issuer: config.hivekit.issuer,
+    tenantId: config.hivekit.tenantId,
+    ttlSeconds: config.hivekit.tokenTtlSeconds,
+    now,
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.use(logRequests(deps.logger));
+  app.use(createRoutes({
+    session: createSessionMiddleware({
+      store: deps.sessionStore.store,
+      secrets: config.session.secrets,
+      cookie,
+      absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
+    }),
+    refuseCrossSite: refuseCrossSite(config.publicUrl),
+    startLogin: login.startLogin,
+    finishLogin: login.finishLogin,
+    logout: createLogoutHandler({
+      metadata: deps.metadata,
+      clientId: config.oidc.clientId,
+      postLogoutRedirectUri: config.oidc.postLogoutRedirectUri,
+      cookieName: cookie.name,
+      cookieOptions: cookie.options,
+      logger: deps.logger,
+    }),
+    mintAccessToken: createTokenHandler({ signer, permissionsFor: deps.permissionsFor ?? noPermissions, logger: deps.logger }),
+    liveness: liveness(),
+    readiness: readiness({
+      sessionStore: deps.sessionStore.isHealthy,
+      provider: deps.metadata.isLoaded,
+      refreshProvider: () => { deps.metadata.get().catch(() => undefined); },
+    }),
+    staticFiles: express.static(deps.publicDir ?? DEFAULT_PUBLIC_DIR, { index: 'index.html', redirect: false }),
+  }));
+  app.use((_req, _res, next) => next(new AppError('not_found')));
+  app.use(createErrorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,70 @@
+import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
+import { AppError } from '../errors/app-error.ts';
+import { callProvider, DEFAULT_PROVIDER_HTTP, type ProviderHttpOptions } from './provider-http.ts';
+import type { ProviderMetadata } from './provider-metadata.ts';
+
+// OIDC Core §3.1.3.7 allows "a few minutes" of skew; 30 s keeps a replayed old token out.
+export const ID_TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
+
+export interface IdTokenVerifier {
+  /** Signature (provider's JWKS, allowed algorithms), exact issuer and audience, expiry with leeway. */
+  verify(idToken: string, metadata: ProviderMetadata): Promise<JWTPayload>;
+}
+
+/**
+ * The check passport-openidconnect 0.1.2 leaves out. jose's remote key set refetches the JWKS when
+ * a token names an unknown `kid` (a rotated key), at most once per cooldown.
+ */
+export function createIdTokenVerifier(options: { clientId: string; http?: ProviderHttpOptions; currentDate?: () => Date }): IdTokenVerifier {
+  const http = options.http ?? DEFAULT_PROVIDER_HTTP;
+  const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+  const keySetFor = (jwksUri: string) => {
+    let keySet = keySets.get(jwksUri);
+    if (!keySet) {
+      keySet = createRemoteJWKSet(new URL(jwksUri), {
+        timeoutDuration: http.timeoutMs,
+        cooldownDuration: 30_000,
+        cacheMaxAge: 10 * 60_000,
+        [customFetch]: async (url, init) => {
+          const answer = await callProvider(url, { headers: init.headers, method: init.method }, 'jwks', http);
+          return new Response(answer.text, { status: answer.status, headers: { 'content-type': 'application/json' } });
+        },
+      });
+      // One entry per jwks_uri; a provider moving its JWKS replaces the entry rather than growing the map.
+      keySets.clear();
+      keySets.set(jwksUri, keySet);
+    }
+    return keySet;
+  };
+
+  return {
+    async verify(idToken, metadata) {
+      try {
+        const { payload } = await jwtVerify(idToken, keySetFor(metadata.jwksUri), {
+          issuer: metadata.issuer,
+          audience: options.clientId,
+          algorithms: metadata.idTokenSigningAlgs,
+          clockTolerance: ID_TOKEN_CLOCK_TOLERANCE_SECONDS,
+          requiredClaims: ['sub', 'iat', 'exp'],
+          currentDate: options.currentDate?.(),
+        });
+        return payload;
+      } catch (error) {
+        throw translateJoseError(error);
+      }
+    },
+  };
+}
+
+function translateJoseError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === 'ERR_JWKS_TIMEOUT') return new AppError('provider_unavailable', { detail: 'jwks: no answer in time', cause: error });
+  const reason = typeof code === 'string' ? code : 'invalid';
+  const claim = (error as { claim?: unknown }).claim;
+  return new AppError('provider_error', {
+    detail: `id token rejected: ${reason}${typeof claim === 'string' ? ` (${claim})` : ''}`,
+    cause: error,
+  });
+}

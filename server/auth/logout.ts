@@ -1,0 +1,63 @@
+import type { RequestHandler } from 'express';
+import { AppError } from '../errors/app-error.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { MetadataSource } from './provider-metadata.ts';
+import { readSessionUser } from './session-user.ts';
+
+export interface LogoutOptions {
+  metadata: MetadataSource;
+  clientId: string;
+  postLogoutRedirectUri: string;
+  cookieName: string;
+  cookieOptions: { path: string; httpOnly: boolean; secure: boolean; sameSite: 'lax' };
+  logger: Logger;
+}
+
+/**
+ * Ends the session here first (row deleted, cookie cleared), then sends the browser to the
+ * provider's end_session_endpoint (OIDC RP-Initiated Logout 1.0 §2) when it has one. A failure to
+ * reach the provider never keeps the local session alive.
+ */
+export function createLogoutHandler(options: LogoutOptions): RequestHandler {
+  return function logout(req, res, next) {
+    const user = readSessionUser(req);
+    const finish = async () => {
+      res.clearCookie(options.cookieName, options.cookieOptions);
+      res.set('Cache-Control', 'no-store');
+      if (user) options.logger.info('logout', { sub: user.sub });
+      const redirectTo = user ? await endSessionUrl(options, user.idToken) : '/';
+      if (prefersJson(req.get('accept'), req.get('sec-fetch-mode'))) {
+        res.json({ authenticated: false, redirectTo });
+      } else {
+        res.redirect(303, redirectTo);
+      }
+    };
+    if (!req.session) {
+      finish().catch(next);
+      return;
+    }
+    req.session.destroy((error?: unknown) => {
+      if (error) return next(error instanceof AppError ? error : new AppError('session_store_unavailable', { cause: error }));
+      finish().catch(next);
+    });
+  };
+}
+
+async function endSessionUrl(options: LogoutOptions, idToken: string): Promise<string> {
+  try {
+    const metadata = await options.metadata.get();
+    if (!metadata.endSessionEndpoint) return '/';
+    const url = new URL(metadata.endSessionEndpoint);
+    url.searchParams.set('id_token_hint', idToken);
+    url.searchParams.set('post_logout_redirect_uri', options.postLogoutRedirectUri);
+    url.searchParams.set('client_id', options.clientId);
+    return url.toString();
+  } catch {
+    options.logger.warn('logout_provider_unreachable', {});
+    return '/';
+  }
+}
+
+function prefersJson(accept: string | undefined, fetchMode: string | undefined): boolean {
+  return fetchMode !== 'navigate' && (accept ?? '').includes('application/json') && !(accept ?? '').includes('text/html');
+}

@@ -1,0 +1,189 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Passport } from 'passport';
+import OpenIDConnectStrategy from 'passport-openidconnect';
+import { AppError, type ErrorCode } from '../errors/app-error.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { IdTokenVerifier } from './id-token-verifier.ts';
+import { rememberPendingLogin, takePendingLogin, type PendingLogin } from './pending-logins.ts';
+import { exchangeCode, fetchUserinfo, type ClientCredentials } from './provider-calls.ts';
+import type { MetadataSource, ProviderMetadata } from './provider-metadata.ts';
+import { toLocalPath } from './return-to.ts';
+import { readSessionUser, userClaimsOf, type SessionUser } from './session-user.ts';
+import { CREATED_AT_KEY } from '../sessions/session-expiry.ts';
+
+export interface OidcLoginOptions {
+  client: ClientCredentials & { redirectUri: string; scope: string };
+  metadata: MetadataSource;
+  verifier: IdTokenVerifier;
+  logger: Logger;
+  now?: () => number;
+}
+
+type Done = (error: unknown, user?: unknown, info?: unknown) => void;
+type StrategyInternals = {
+  _oauth2: { getOAuthAccessToken: (code: string, params: Record<string, string>, cb: (...args: unknown[]) => void) => void };
+  _stateStore: unknown;
+  authorizationParams: (options: unknown) => Record<string, string>;
+};
+
+/**
+ * The only import of passport-openidconnect. The library keeps the protocol's shape (redirect,
+ * state handling, its claim checks); this adapter closes what 0.1.2 leaves open: discovery with an
+ * exact issuer match, PKCE S256, the token request with a timeout and size cap, the ID token's
+ * signature and claims verified by jose, userinfo read without crashing on a bad answer, and
+ * redirect_uri from PUBLIC_URL rather than the Host header. Only query callbacks are accepted,
+ * which is also what SameSite=Lax cookies need.
+ */
+export function createOidcLogin(options: OidcLoginOptions) {
+  const now = options.now ?? Date.now;
+  const passport = new Passport();
+  passport.serializeUser((user, done) => done(null, user));
+  const initialize = passport.initialize();
+
+  const buildStrategy = (metadata: ProviderMetadata, pending: { codeVerifier?: string; returnTo?: string }) => {
+    const strategy = new OpenIDConnectStrategy({
+      issuer: metadata.issuer,
+      authorizationURL: metadata.authorizationEndpoint,
+      tokenURL: metadata.tokenEndpoint,
+      clientID: options.client.clientId,
+      clientSecret: options.client.clientSecret,
+      callbackURL: options.client.redirectUri,
+      // The library prepends `openid` itself.
+      scope: options.client.scope.split(/\s+/).filter((s) => s && s !== 'openid'),
+      nonce: true,
+      passReqToCallback: true,
+      skipUserProfile: true,
+      store: createStateStore(now, pending),
+    }, verifyLogin(metadata)) as unknown as StrategyInternals;
+
+    strategy._oauth2.getOAuthAccessToken = (code, params, callback) => {
+      exchangeCode(metadata, options.client, { ...params, code, code_verifier: pending.codeVerifier ?? '' }).then(
+        (tokens) => callback(null, tokens.access_token, tokens.refresh_token, tokens),
+        // The library wraps this as InternalOAuthError and keeps ours as `oauthError`.
+        (error: unknown) => callback(error),
+      );
+    };
+    return strategy;
+  };
+
+  // Arity 9 with passReqToCallback: the library passes the raw ID token, which is what we verify.
+  const verifyLogin = (metadata: ProviderMetadata) =>
+    function verify(_req: Request, _iss: string, _profile: unknown, _ctx: unknown, idToken: string,
+      accessToken: string, _refreshToken: string, _params: unknown, done: Done) {
+      completeVerification(metadata, idToken, accessToken).then((user) => done(null, user), (error) => done(error));
+    };
+
+  const completeVerification = async (metadata: ProviderMetadata, idToken: string, accessToken: string): Promise<SessionUser> => {
+    const claims: Record<string, unknown> = { ...(await options.verifier.verify(idToken, metadata)) };
+    if (metadata.userinfoEndpoint && accessToken) {
+      const userinfo = await fetchUserinfo(metadata.userinfoEndpoint, accessToken);
+      // OIDC Core §5.3.2: userinfo for another subject must not be used.
+      if (userinfo.sub !== claims.sub) throw new AppError('provider_error', { detail: 'userinfo: sub differs from the ID token' });
+      for (const [name, value] of Object.entries(userinfo)) if (!(name in claims)) claims[name] = value;
+    }
+    let userClaims: Record<string, unknown>;
+    try {
+      userClaims = userClaimsOf(claims);
+    } catch (error) {
+      throw new AppError('provider_error', { detail: (error as Error).message });
+    }
+    return {
+      sub: String(claims.sub),
+      name: typeof claims.name === 'string' ? claims.name : undefined,
+      email: typeof claims.email === 'string' ? claims.email : undefined,
+      claims: userClaims,
+      idToken,
+      loginAt: now(),
+    };
+  };
+
+  const startLogin: RequestHandler = (req, res, next) => {
+    options.metadata.get().then((metadata) => {
+      const codeVerifier = randomBytes(32).toString('base64url');
+      const strategy = buildStrategy(metadata, {});
+      // RFC 7636 §4.2: S256 challenge of the verifier.
+      strategy.authorizationParams = () => ({
+        code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
+        code_challenge_method: 'S256',
+      });
+      const returnTo = toLocalPath(req.query.returnTo);
+      initialize(req, res, () => {
+        // The library hands `state` to our state store as its app state.
+        passport.authenticate(strategy as never, { state: { codeVerifier, returnTo } } as never)(req, res, next);
+      });
+    }, next);
+  };
+
+  const finishLogin: RequestHandler = (req, res, next) => {
+    options.metadata.get().then((metadata) => {
+      const pending: { codeVerifier?: string; returnTo?: string } = {};
+      const strategy = buildStrategy(metadata, pending);
+      initialize(req, res, () => {
+        passport.authenticate(strategy as never, (error: unknown, user: SessionUser | false, info: unknown) => {
+          if (error || !user) return refuseLogin(req, res, next, classifyFailure(error, info));
+          (req.session as unknown as Record<string, unknown>)[CREATED_AT_KEY] = now();
+          // keepSessionInfo carries other tabs' pending logins into the regenerated session.
+          req.logIn(user, { keepSessionInfo: true } as never, (loginError?: unknown) => {
+            if (loginError) return next(loginError);
+            options.logger.info('login', { sub: user.sub, issuer: metadata.issuer });
+            res.redirect(303, pending.returnTo ?? '/');
+          });
+        })(req, res, next);
+      });
+    }, (error: unknown) => refuseLogin(req, res, next, classifyFailure(error, undefined)));
+  };
+
+  const refuseLogin = (req: Request, res: Response, next: NextFunction, failure: { code: ErrorCode; detail: string }) => {
+    if (failure.code === 'session_store_unavailable') return next(new AppError(failure.code, { detail: failure.detail }));
+    // A stale tab or the back button after a successful login: the user is signed in, so just go home.
+    if ((failure.code === 'state_mismatch' || failure.code === 'login_expired') && readSessionUser(req)) {
+      res.redirect(303, '/');
+      return;
+    }
+    options.logger.info('login_refused', { code: failure.code, detail: failure.detail });
+    res.redirect(303, `/?login_error=${failure.code}`);
+  };
+
+  return { startLogin, finishLogin };
+}
+
+function createStateStore(now: () => number, pending: { codeVerifier?: string; returnTo?: string }) {
+  return {
+    store(req: Request, ctx: { nonce?: string }, appState: { codeVerifier: string; returnTo: string }, _meta: unknown,
+      callback: (error: unknown, handle?: string) => void) {
+      if (!req.session) return callback(new AppError('session_store_unavailable', { detail: 'no session on login' }));
+      const login: PendingLogin = { nonce: ctx.nonce, codeVerifier: appState.codeVerifier, returnTo: appState.returnTo, createdAt: now() };
+      return callback(null, rememberPendingLogin(req.session as unknown as Record<string, unknown>, login));
+    },
+    verify(req: Request, handle: unknown, callback: (error: unknown, ctx?: unknown, state?: unknown) => void) {
+      const taken = takePendingLogin(req.session as unknown as Record<string, unknown> | undefined, handle, now());
+      if ('failure' in taken) return callback(null, false, { reason: taken.failure });
+      pending.codeVerifier = taken.login.codeVerifier;
+      pending.returnTo = taken.login.returnTo;
+      return callback(null, { nonce: taken.login.nonce }, {});
+    },
+  };
+}
+
+/** Every way the callback can fail, reduced to one code a person can act on; details go to the log only. */
+function classifyFailure(error: unknown, info: unknown): { code: ErrorCode; detail: string } {
+  const reason = (info as { reason?: unknown } | undefined)?.reason;
+  if (reason === 'state_mismatch' || reason === 'login_expired') return { code: reason, detail: `state: ${reason}` };
+  if (!error) {
+    const message = (info as { message?: unknown } | undefined)?.message;
+    // The library reports access_denied and its own ID-token claim checks as failures with a message.
+    if (typeof message === 'string' && message.startsWith('ID token')) return { code: 'provider_error', detail: message };
+    return { code: 'access_denied', detail: 'the provider answered access_denied' };
+  }
+  const wrapped = (error as { oauthError?: unknown }).oauthError;
+  const appError = error instanceof AppError ? error : wrapped instanceof AppError ? wrapped : undefined;
+  if (appError) return { code: appError.code, detail: appError.detail ?? appError.message };
+  const name = (error as { name?: unknown }).name;
+  const code = (error as { code?: unknown }).code;
+  if (name === 'AuthorizationError') {
+    return { code: 'login_failed', detail: `provider error response: ${typeof code === 'string' ? code : 'unknown'}` };
+  }
+  if (name === 'TokenError') return { code: 'login_failed', detail: `token endpoint refused: ${typeof code === 'string' ? code : 'unknown'}` };
+  return { code: 'login_failed', detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown failure' };
+}

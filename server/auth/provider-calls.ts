@@ -1,0 +1,45 @@
+import { AppError } from '../errors/app-error.ts';
+import { callProvider, fetchProviderJson, isJsonObject } from './provider-http.ts';
+import type { ProviderMetadata } from './provider-metadata.ts';
+
+export interface ClientCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface TokenResponse extends Record<string, unknown> {
+  access_token?: string;
+  refresh_token?: string;
+  id_token?: string;
+}
+
+/** RFC 6749 §4.1.3 with PKCE's code_verifier (RFC 7636 §4.5). */
+export async function exchangeCode(metadata: ProviderMetadata, client: ClientCredentials, params: Record<string, string>): Promise<TokenResponse> {
+  const body = new URLSearchParams(params);
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+  if (metadata.tokenEndpointAuthMethods.includes('client_secret_basic') || !metadata.tokenEndpointAuthMethods.includes('client_secret_post')) {
+    // RFC 6749 §2.3.1: id and secret are form-encoded before base64.
+    const credentials = `${formEncode(client.clientId)}:${formEncode(client.clientSecret)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+  } else {
+    body.set('client_id', client.clientId);
+    body.set('client_secret', client.clientSecret);
+  }
+  const answer = await callProvider(metadata.tokenEndpoint, { method: 'POST', headers, body }, 'token');
+  if (answer.status >= 500) throw new AppError('provider_unavailable', { detail: `token: HTTP ${answer.status}` });
+  if (answer.status !== 200) {
+    const error = isJsonObject(answer.json) && typeof answer.json.error === 'string' ? answer.json.error : `HTTP ${answer.status}`;
+    throw new AppError('login_failed', { detail: `token endpoint refused: ${error.slice(0, 100)}` });
+  }
+  if (!isJsonObject(answer.json)) throw new AppError('provider_error', { detail: 'token: the answer is not a JSON object' });
+  if (typeof answer.json.id_token !== 'string') throw new AppError('provider_error', { detail: 'token: no id_token in the answer' });
+  return answer.json as TokenResponse;
+}
+
+export async function fetchUserinfo(endpoint: string, accessToken: string): Promise<Record<string, unknown>> {
+  return fetchProviderJson(endpoint, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' } }, 'userinfo');
+}
+
+function formEncode(value: string): string {
+  return encodeURIComponent(value).replace(/%20/g, '+');
+}

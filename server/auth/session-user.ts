@@ -1,0 +1,39 @@
+import type { Request } from 'express';
+
+/** What a signed-in session keeps: enough to mint tokens and to log out, never the provider's access token. */
+export interface SessionUser {
+  sub: string;
+  name?: string;
+  email?: string;
+  /** The provider's claims the permissions policy may use (protocol claims removed). */
+  claims: Record<string, unknown>;
+  /** Kept for RP-initiated logout's id_token_hint; never sent to the browser. */
+  idToken: string;
+  loginAt: number;
+}
+
+// Claims about the token itself, not the user: useless to a policy and noisy in the session.
+const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 's_hash', 'azp', 'sid', 'jti', 'auth_time', 'acr', 'amr']);
+const MAX_CLAIMS_JSON_BYTES = 16 * 1024;
+
+export function userClaimsOf(claims: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(claims)) {
+    if (!PROTOCOL_CLAIMS.has(name)) kept[name] = value;
+  }
+  if (JSON.stringify(kept).length > MAX_CLAIMS_JSON_BYTES) {
+    throw new RangeError(`the provider's claims exceed ${MAX_CLAIMS_JSON_BYTES} bytes`);
+  }
+  return kept;
+}
+
+/** The hot path reads the user straight from the session passport wrote, without a deserialize step. */
+export function readSessionUser(req: Request): SessionUser | undefined {
+  const passport = (req.session as unknown as { passport?: { user?: unknown } } | undefined)?.passport;
+  const user = passport?.user as SessionUser | undefined;
+  return user && typeof user.sub === 'string' ? user : undefined;
+}
+
+export function publicProfileOf(user: SessionUser): { sub: string; name?: string; email?: string } {
+  return { sub: user.sub, name: user.name, email: user.email };
+}

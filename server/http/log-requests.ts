@@ -1,0 +1,18 @@
+import type { RequestHandler } from 'express';
+import type { Logger } from '../logging/logger.ts';
+
+/** One line per request. The path only: query strings carry codes, states and return URLs. */
+export function logRequests(logger: Logger, now: () => number = performance.now.bind(performance)): RequestHandler {
+  return function logRequest(req, res, next) {
+    const started = now();
+    res.on('finish', () => {
+      logger.info('request', {
+        method: req.method,
+        path: req.path.slice(0, 200),
+        status: res.statusCode,
+        durationMs: Math.round((now() - started) * 10) / 10,
+      });
+    });
+    next();
+  };
+}

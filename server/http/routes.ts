@@ -1,0 +1,26 @@
+import express, { type RequestHandler } from 'express';
+
+export interface RouteHandlers {
+  session: RequestHandler;
+  refuseCrossSite: RequestHandler;
+  startLogin: RequestHandler;
+  finishLogin: RequestHandler;
+  logout: RequestHandler;
+  mintAccessToken: RequestHandler;
+  liveness: RequestHandler;
+  readiness: RequestHandler;
+  staticFiles: RequestHandler;
+}
+
+/** The whole route table on one screen. Health checks come before sessions so they never touch the store. */
+export function createRoutes(h: RouteHandlers): express.Router {
+  const router = express.Router();
+  router.get('/healthz', h.liveness);
+  router.get('/readyz', h.readiness);
+  router.get('/login', h.session, h.startLogin);
+  router.get('/oauth2/redirect', h.session, h.finishLogin);
+  router.post('/logout', h.refuseCrossSite, h.session, h.logout);
+  router.get('/hivekit-access-token', h.refuseCrossSite, h.session, h.mintAccessToken);
+  router.use(h.staticFiles);
+  return router;
+}
