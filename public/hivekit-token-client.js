@@ -1,0 +1,356 @@
+// @ts-check
+/**
+ * Browser client for the Hivekit token BFF: fetches a short-lived Hivekit access token from
+ * `GET /hivekit-access-token`, keeps it in memory only, and renews it before it expires.
+ *
+ * Copy this file into your app as is: no dependencies, no build step. Types are in
+ * hivekit-token-client.d.ts next to it.
+ *
+ * The token never goes to localStorage, sessionStorage, a cookie or the URL: any script on the
+ * origin can read those, and a token that outlives the page outlives the user's intent. A reload
+ * costs one request, which is cheap next to that.
+ */
+
+/**
+ * @typedef {{ sub: string, name?: string, email?: string }} TokenUser
+ * @typedef {object} TokenSession
+ * @property {string} token           the Hivekit access token (a JWT)
+ * @property {TokenUser} user
+ * @property {number} expiresAt       unix seconds, as the server sent it (server clock)
+ * @property {number} localExpiresAt  the same instant in this page's clock, ms
+ * @property {number} renewAt         when renewal starts, this page's clock, ms
+ * @typedef {'idle' | 'signed-in' | 'signed-out' | 'error'} TokenStatus
+ * @typedef {object} TokenState
+ * @property {TokenStatus} status
+ * @property {TokenSession | null} session  the token in use, kept while still valid even if renewal fails
+ * @property {TokenClientError | null} error  why the last request failed, null after a success
+ * @property {number | null} retryAt        when the next automatic attempt runs, ms, or null
+ * @typedef {{ status: number, headers: { get(name: string): string | null }, json(): Promise<unknown> }} ResponseLike
+ * @typedef {object} TokenClientOptions
+ * @property {string} [url]
+ * @property {(url: string, init: RequestInit) => Promise<ResponseLike>} [fetch]
+ * @property {() => number} [now]  ms since the epoch
+ * @property {(callback: () => void, ms: number) => unknown} [setTimeout]
+ * @property {(handle: any) => void} [clearTimeout]
+ * @property {() => number} [random]  in [0, 1)
+ * @property {number} [renewBeforeMs]     start renewing this long before expiry (default 60 s)
+ * @property {number} [minRetryMs]        first back-off step (default 1 s)
+ * @property {number} [maxRetryMs]        back-off ceiling (default 30 s)
+ * @property {number} [requestTimeoutMs]  give up on a request after this long (default 15 s)
+ */
+
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
+// setTimeout fires at once for delays past 2^31-1 ms (about 24.8 days).
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class TokenClientError extends Error {
+  /**
+   * @param {string} code  stable, machine-readable
+   * @param {string} message  human text, safe to show
+   * @param {{ status?: number, retryable?: boolean, retryAfterMs?: number | null }} [details]
+   */
+  constructor(code, message, details = {}) {
+    super(message);
+    this.name = 'TokenClientError';
+    this.code = code;
+    /** HTTP status, 0 when no response arrived */
+    this.status = details.status ?? 0;
+    this.retryable = details.retryable ?? false;
+    this.retryAfterMs = details.retryAfterMs ?? null;
+  }
+}
+
+/**
+ * @param {TokenClientOptions} [options]
+ */
+export function createTokenClient(options = {}) {
+  const url = options.url ?? '/hivekit-access-token';
+  // Kept in locals and called bare: browsers throw "Illegal invocation" when window.fetch or
+  // window.setTimeout run with an options object as `this`.
+  const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const now = options.now ?? (() => Date.now());
+  const setTimer = options.setTimeout ?? ((callback, ms) => globalThis.setTimeout(callback, ms));
+  const clearTimer = options.clearTimeout ?? ((handle) => globalThis.clearTimeout(handle));
+  const random = options.random ?? Math.random;
+  const renewBeforeMs = options.renewBeforeMs ?? 60_000;
+  const minRetryMs = options.minRetryMs ?? 1_000;
+  const maxRetryMs = options.maxRetryMs ?? 30_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
+
+  /** @type {TokenState} */
+  let state = Object.freeze({ status: 'idle', session: null, error: null, retryAt: null });
+  /** @type {Promise<void> | null} */
+  let inflight = null;
+  /** @type {AbortController | null} */
+  let inflightAbort = null;
+  /** @type {unknown} */
+  let timer = null;
+  let failures = 0;
+  let stopped = false;
+  /** @type {Set<(state: TokenState) => void>} */
+  const listeners = new Set();
+
+  /** @param {TokenSession | null} session @returns {session is TokenSession} */
+  function isUsable(session) {
+    if (session === null) return false;
+    // Keep a margin so a token handed out now is still valid when Hivekit checks it.
+    const marginMs = Math.min(5_000, (session.localExpiresAt - session.renewAt) / 2);
+    return now() < session.localExpiresAt - marginMs;
+  }
+
+  /** @returns {Promise<string | null>} */
+  async function getToken() {
+    if (stopped) throw stoppedError();
+    const { session, retryAt, error } = state;
+    if (session !== null && now() < session.renewAt) return session.token;
+    // While backing off, callers get what we have rather than a request of their own: a page
+    // that calls getToken() in a loop must not undo the back-off.
+    if (retryAt !== null && now() < retryAt && error !== null) {
+      if (isUsable(session)) return session.token;
+      throw error;
+    }
+    await refresh();
+    if (stopped) throw stoppedError();
+    if (state.status === 'signed-out') return null;
+    if (isUsable(state.session)) return state.session.token;
+    throw state.error ?? new TokenClientError('no_token', 'No token is available.');
+  }
+
+  function refresh() {
+    inflight ??= requestToken().finally(() => {
+      inflight = null;
+    });
+    return inflight;
+  }
+
+  async function requestToken() {
+    const abort = new AbortController();
+    inflightAbort = abort;
+    /** @type {Outcome} */
+    let outcome;
+    try {
+      outcome = await withTimeout(fetchAndRead(abort.signal), abort);
+    } catch (error) {
+      outcome = { kind: 'error', error: toClientError(error) };
+    }
+    if (inflightAbort === abort) inflightAbort = null;
+    if (!stopped) apply(outcome);
+  }
+
+  /**
+   * A hung request would hold the shared in-flight promise forever and starve every caller, so
+   * the timeout races the whole exchange and does not rely on fetch honouring the signal.
+   * @template T @param {Promise<T>} work @param {AbortController} abort @returns {Promise<T>}
+   */
+  function withTimeout(work, abort) {
+    /** @type {unknown} */
+    let handle;
+    const timeout = new Promise((_, reject) => {
+      handle = setTimer(() => {
+        abort.abort();
+        reject(new TokenClientError('timeout', 'The token service did not answer in time.', { retryable: true }));
+      }, requestTimeoutMs);
+    });
+    return /** @type {Promise<T>} */ (Promise.race([work, timeout])).finally(() => clearTimer(handle));
+  }
+
+  /** @param {AbortSignal} signal @returns {Promise<Outcome>} */
+  async function fetchAndRead(signal) {
+    const response = await fetchFn(url, {
+      method: 'GET',
+      // The BFF refuses token requests without this header: a cross-site form or image cannot
+      // set it, and a cross-site fetch that sets it needs a CORS preflight the BFF never grants.
+      headers: { 'X-Hivekit-BFF': '1', Accept: 'application/json' },
+      credentials: 'same-origin',
+      cache: 'no-store',
+      // A redirect here means something in front of the BFF wants a login; following it would
+      // start one in the background. Treat it as a failed request instead.
+      redirect: 'error',
+      signal,
+    });
+    const receivedAt = now();
+    return readResponse(response, receivedAt);
+  }
+
+  /** @param {ResponseLike} response @param {number} receivedAt @returns {Promise<Outcome>} */
+  async function readResponse(response, receivedAt) {
+    const { status } = response;
+    if (status === 401) return { kind: 'signed-out' };
+    const body = await response.json().catch(() => null);
+    if (status === 200) {
+      if (isRecord(body) && body.authenticated === false) return { kind: 'signed-out' };
+      if (!isTokenBody(body)) {
+        return { kind: 'error', error: new TokenClientError('invalid_response', 'The token service sent an unreadable answer.', { status, retryable: true }) };
+      }
+      return toSessionOutcome(body, serverClock(response), receivedAt);
+    }
+    const serverCode = isRecord(body) && typeof body.error === 'string' ? body.error : null;
+    const serverMessage = isRecord(body) && typeof body.message === 'string' ? body.message : null;
+    if (status === 429) {
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), serverClock(response) ?? receivedAt);
+      return { kind: 'error', error: new TokenClientError(serverCode ?? 'rate_limited', serverMessage ?? 'Too many token requests; waiting before trying again.', { status, retryable: true, retryAfterMs }) };
+    }
+    const retryable = status >= 500 || status === 408;
+    const fallback = retryable ? 'The token service is having trouble.' : `The token service answered unexpectedly (HTTP ${status}).`;
+    return { kind: 'error', error: new TokenClientError(serverCode ?? `http_${status}`, serverMessage ?? fallback, { status, retryable }) };
+  }
+
+  /**
+   * The server's `expiresAt` is on the server's clock; a browser clock minutes off would renew
+   * too early or, worse, hand out expired tokens. Measure the lifetime on the server's clock
+   * (its Date header) and place it on ours. Date has whole seconds; the renewal lead absorbs that.
+   * @param {TokenBody} body @param {number | null} serverNow @param {number} receivedAt @returns {Outcome}
+   */
+  function toSessionOutcome(body, serverNow, receivedAt) {
+    const lifetimeMs = body.expiresAt * 1000 - (serverNow ?? receivedAt);
+    if (!(lifetimeMs > 0)) {
+      return { kind: 'error', error: new TokenClientError('expired_token', 'The token service sent a token that has already expired.', { status: 200, retryable: true }) };
+    }
+    // At most a third of the lifetime, so a short-lived token is still used for most of its
+    // life; up to half as much again at random, so tabs opened together drift apart.
+    const baseLeadMs = Math.min(renewBeforeMs, lifetimeMs / 3);
+    const leadMs = baseLeadMs * (1 + random() / 2);
+    const localExpiresAt = receivedAt + lifetimeMs;
+    const session = Object.freeze({
+      token: body.token,
+      user: Object.freeze({ ...body.user }),
+      expiresAt: body.expiresAt,
+      localExpiresAt,
+      renewAt: localExpiresAt - leadMs,
+    });
+    return { kind: 'session', session };
+  }
+
+  /** @param {Outcome} outcome */
+  function apply(outcome) {
+    clearTimer(timer);
+    timer = null;
+    if (outcome.kind === 'session') {
+      failures = 0;
+      setState({ status: 'signed-in', session: outcome.session, error: null, retryAt: null });
+      schedule(outcome.session.renewAt - now());
+      return;
+    }
+    if (outcome.kind === 'signed-out') {
+      // Definitive: only a login (a navigation) changes it, so no timer retries.
+      failures = 0;
+      setState({ status: 'signed-out', session: null, error: null, retryAt: null });
+      return;
+    }
+    const { error } = outcome;
+    const session = isUsable(state.session) ? state.session : null;
+    const status = session ? 'signed-in' : 'error';
+    if (!error.retryable) {
+      setState({ status, session, error, retryAt: null });
+      return;
+    }
+    failures += 1;
+    const delayMs = Math.max(backoffMs(failures), error.retryAfterMs ?? 0);
+    setState({ status, session, error, retryAt: now() + delayMs });
+    schedule(delayMs);
+  }
+
+  /**
+   * Exponential, capped, with "equal jitter": each wait is drawn from the upper half of its step
+   * (0.5–1 s, 1–2 s, … 15–30 s) so clients that failed together do not retry together.
+   * @param {number} attempt
+   */
+  function backoffMs(attempt) {
+    const stepMs = Math.min(maxRetryMs, minRetryMs * 2 ** (attempt - 1));
+    return stepMs / 2 + (random() * stepMs) / 2;
+  }
+
+  /** @param {number} delayMs */
+  function schedule(delayMs) {
+    timer = setTimer(() => {
+      timer = null;
+      void refresh();
+    }, Math.min(MAX_TIMER_MS, Math.max(0, delayMs)));
+  }
+
+  /** @param {TokenState} next */
+  function setState(next) {
+    state = Object.freeze(next);
+    for (const listener of [...listeners]) {
+      try {
+        listener(state);
+      } catch (error) {
+        // One faulty listener must not stop the others or the client; still let it surface.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  return {
+    getToken,
+    /** The token in use if it is still valid, else null. @returns {TokenSession | null} */
+    current: () => (isUsable(state.session) ? state.session : null),
+    /** @param {(state: TokenState) => void} listener @returns {() => void} unsubscribe */
+    onChange(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    stop() {
+      stopped = true;
+      clearTimer(timer);
+      timer = null;
+      inflightAbort?.abort();
+      listeners.clear();
+    },
+  };
+}
+
+/**
+ * @typedef {{ authenticated: true, user: TokenUser, token: string, expiresAt: number }} TokenBody
+ * @typedef {{ kind: 'session', session: TokenSession } | { kind: 'signed-out' } | { kind: 'error', error: TokenClientError }} Outcome
+ */
+
+/** @param {unknown} value @returns {value is Record<string, unknown>} */
+function isRecord(value) {
+  return typeof value === 'object' && value !== null;
+}
+
+/** @param {unknown} body @returns {body is TokenBody} */
+function isTokenBody(body) {
+  return (
+    isRecord(body) &&
+    body.authenticated === true &&
+    typeof body.token === 'string' &&
+    body.token !== '' &&
+    typeof body.expiresAt === 'number' &&
+    Number.isFinite(body.expiresAt) &&
+    isRecord(body.user)
+  );
+}
+
+/** @param {ResponseLike} response @returns {number | null} */
+function serverClock(response) {
+  const date = Date.parse(response.headers.get('date') ?? '');
+  return Number.isNaN(date) ? null : date;
+}
+
+/**
+ * RFC 9110 §10.2.3: either delay-seconds or an HTTP-date. Bounded so a wrong header cannot park
+ * the page for hours.
+ * @param {string | null} value @param {number} serverNow @returns {number | null}
+ */
+function parseRetryAfter(value, serverNow) {
+  if (value === null) return null;
+  const trimmed = value.trim();
+  const ms = /^\d+$/.test(trimmed) ? Number(trimmed) * 1000 : Date.parse(trimmed) - serverNow;
+  return Number.isNaN(ms) ? null : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
+}
+
+/** @param {unknown} error */
+function toClientError(error) {
+  if (error instanceof TokenClientError) return error;
+  return new TokenClientError('network_error', 'Cannot reach the token service.', { retryable: true });
+}
+
+function stoppedError() {
+  return new TokenClientError('stopped', 'The token client was stopped.');
+}
