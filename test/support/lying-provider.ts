@@ -1,0 +1,79 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+
+export type IdTokenFlaw = 'none' | 'bad-signature' | 'alg-none' | 'wrong-issuer' | 'wrong-audience' | 'wrong-nonce' | 'expired';
+export type UserinfoAnswer = 'json' | 'html' | 'other-subject' | 'huge';
+
+/**
+ * A provider that lies on purpose, for what a real provider cannot be made to do: forge ID tokens
+ * with one flaw each, answer userinfo with garbage. Everything else follows the protocol.
+ */
+export async function startLyingProvider(options: { clientId: string; flaw?: IdTokenFlaw; userinfo?: UserinfoAnswer }) {
+  const signing = await generateKeyPair('RS256', { extractable: true });
+  const impostor = await generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await exportJWK(signing.publicKey)), kid: 'real-key', alg: 'RS256', use: 'sig' };
+  const state = { flaw: options.flaw ?? 'none', userinfo: options.userinfo ?? 'json', lastAuthorize: {} as Record<string, string>, lastTokenBody: {} as Record<string, string> };
+  const app = express();
+  let issuer = '';
+
+  app.get('/.well-known/openid-configuration', (_req, res) => {
+    res.json({
+      issuer,
+      authorization_endpoint: `${issuer}/authorize`,
+      token_endpoint: `${issuer}/token`,
+      jwks_uri: `${issuer}/jwks`,
+      userinfo_endpoint: `${issuer}/userinfo`,
+      id_token_signing_alg_values_supported: ['RS256'],
+      code_challenge_methods_supported: ['S256'],
+    });
+  });
+  app.get('/jwks', (_req, res) => { res.json({ keys: [jwk] }); });
+  app.get('/authorize', (req, res) => {
+    state.lastAuthorize = req.query as Record<string, string>;
+    const back = new URL(String(req.query.redirect_uri));
+    back.searchParams.set('code', 'code-from-lying-provider');
+    back.searchParams.set('state', String(req.query.state));
+    res.redirect(302, back.toString());
+  });
+  app.post('/token', express.urlencoded({ extended: false }), async (req, res) => {
+    state.lastTokenBody = req.body as Record<string, string>;
+    res.json({ access_token: 'access-token', token_type: 'Bearer', id_token: await forgeIdToken() });
+  });
+  app.get('/userinfo', (_req, res) => {
+    if (state.userinfo === 'html') res.type('html').send('<html><body>Service temporarily unavailable</body></html>');
+    else if (state.userinfo === 'huge') res.json({ sub: 'user-1', padding: 'x'.repeat(2 * 1024 * 1024) });
+    else res.json({ sub: state.userinfo === 'other-subject' ? 'someone-else' : 'user-1', groups: ['riders'] });
+  });
+
+  const forgeIdToken = async (): Promise<string> => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      sub: 'user-1',
+      name: 'User One',
+      nonce: state.flaw === 'wrong-nonce' ? 'not-the-nonce' : state.lastAuthorize.nonce,
+    };
+    if (state.flaw === 'alg-none') {
+      const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      return `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ ...claims, iss: issuer, aud: options.clientId, iat: now, exp: now + 300 })}.`;
+    }
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'real-key' })
+      .setIssuer(state.flaw === 'wrong-issuer' ? 'https://evil.example' : issuer)
+      .setAudience(state.flaw === 'wrong-audience' ? 'another-client' : options.clientId)
+      .setIssuedAt(state.flaw === 'expired' ? now - 7200 : now)
+      .setExpirationTime(state.flaw === 'expired' ? now - 3600 : now + 300)
+      .sign(state.flaw === 'bad-signature' ? impostor.privateKey : signing.privateKey);
+  };
+
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    issuer,
+    state,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
