@@ -62,7 +62,7 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Config {
   const problems: string[] = [];
   const isProduction = env.NODE_ENV === 'production';
-  const raw = resolveRaw(env, isProduction ? {} : devDefaults, problems);
+  const raw = resolveRaw(env, isProduction ? {} : devDefaults, isProduction, problems);
 
   const text = (name: string): string => {
     const spec = specOf(name);
@@ -132,7 +132,7 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
   return deepFreeze(config);
 }
 
-function resolveRaw(env: RawSettings, devDefaults: RawSettings, problems: string[]): RawSettings {
+function resolveRaw(env: RawSettings, devDefaults: RawSettings, isProduction: boolean, problems: string[]): RawSettings {
   const raw: RawSettings = {};
   for (const spec of SETTINGS) {
     const given = [spec.name, ...(spec.aliases ?? [])].filter((n) => nonEmpty(env[n]));
@@ -142,6 +142,8 @@ function resolveRaw(env: RawSettings, devDefaults: RawSettings, problems: string
   }
   for (const spec of SETTINGS) {
     if (raw[spec.name] !== undefined) continue;
+    // Production takes no default for what must be chosen deliberately (PUBLIC_URL, secrets, provider).
+    if (isProduction && spec.requiredInProduction) continue;
     if (nonEmpty(devDefaults[spec.name])) raw[spec.name] = devDefaults[spec.name];
     else if (typeof spec.defaultValue === 'function') raw[spec.name] = spec.defaultValue(raw);
     else raw[spec.name] = spec.defaultValue;
@@ -156,6 +158,7 @@ function normalizeAlias(name: string, value: string): string {
 }
 
 function checkPublicUrl(value: string, isProduction: boolean, problems: string[]): string {
+  if (!value) return value;
   const url = parseUrl(value);
   if (!url || !['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search || url.hash || url.username) {
     problems.push(`PUBLIC_URL: got ${JSON.stringify(value)}; expected ${specOf('PUBLIC_URL').expected}`);

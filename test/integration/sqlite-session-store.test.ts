@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sqlite3 from 'sqlite3';
+import { createMemoryLogger } from '../../server/logging/logger.ts';
+import { openSqliteSessionStore, type SessionStoreHandle } from '../../server/sessions/sqlite-session-store.ts';
+
+const HOUR = 3600_000;
+const lifetimes = { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 24 * 3600 };
+
+function get(handle: SessionStoreHandle, sid: string): Promise<Record<string, unknown> | undefined> {
+  return new Promise((resolve, reject) => handle.store.get(sid, (error, data) => (error ? reject(error) : resolve(data as never))));
+}
+function set(handle: SessionStoreHandle, sid: string, data: object): Promise<void> {
+  return new Promise((resolve, reject) => handle.store.set(sid, data as never, (error) => (error ? reject(error) : resolve())));
+}
+function touch(handle: SessionStoreHandle, sid: string, data: object): Promise<void> {
+  return new Promise((resolve, reject) => handle.store.touch!(sid, data as never, (error) => (error ? reject(error) : resolve())));
+}
+function query<T>(path: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(path);
+    db.all(sql, params, (error: Error | null, rows: T[]) => db.close(() => (error ? reject(error) : resolve(rows))));
+  });
+}
+
+const signedIn = (createdAt: number) => ({ cookie: { path: '/', httpOnly: true }, createdAt, passport: { user: { sub: 'alice' } } });
+
+describe('the SQLite session store', () => {
+  let dir: string;
+  let clock = 1_800_000_000_000;
+  const now = () => clock;
+
+  before(async () => { dir = await mkdtemp(join(tmpdir(), 'store-test-')); });
+  after(async () => { await rm(dir, { recursive: true, force: true }); });
+
+  it('runs the database in WAL mode with an index on expiry', async () => {
+    const path = join(dir, 'wal.db');
+    const handle = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
+    await handle.close();
+    assert.deepEqual(await query(path, 'PRAGMA journal_mode'), [{ journal_mode: 'wal' }]);
+    const indexes = await query<{ name: string }>(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions'");
+    assert.ok(indexes.some((i) => i.name === 'sessions_expired'));
+  });
+
+  it('repeated reads and touches of an unchanged session write nothing to the store', async () => {
+    const handle = await openSqliteSessionStore({ path: join(dir, 'touch.db'), ...lifetimes, logger: createMemoryLogger(), now });
+    await set(handle, 'sid-1', signedIn(clock));
+    const writesAfterLogin = handle.writeCount();
+    for (let i = 0; i < 50; i += 1) {
+      clock += 1000;
+      const data = await get(handle, 'sid-1');
+      await touch(handle, 'sid-1', data!);
+    }
+    assert.equal(handle.writeCount(), writesAfterLogin);
+    await handle.close();
+  });
+
+  it('extends an active session once per touch interval, and an idle session expires on time', async () => {
+    const path = join(dir, 'idle.db');
+    const handle = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
+    const loginAt = clock;
+    await set(handle, 'active', signedIn(loginAt));
+    await set(handle, 'idle', signedIn(loginAt));
+    // Active: used every minute for 3 hours, well past the one-hour idle timeout.
+    const writesBefore = handle.writeCount();
+    for (let minutes = 1; minutes <= 180; minutes += 1) {
+      clock = loginAt + minutes * 60_000;
+      const data = await get(handle, 'active');
+      assert.ok(data, `the active session ended after ${minutes} minutes`);
+      await touch(handle, 'active', data);
+    }
+    // The touch interval for a one-hour idle timeout is five minutes: 36 writes, not 180.
+    assert.equal(handle.writeCount() - writesBefore, 36);
+    // Idle: never used after login; there one second before the idle timeout, gone one second after.
+    clock = loginAt + HOUR - 1000;
+    assert.ok(await get(handle, 'idle'));
+    clock = loginAt + HOUR + 1000;
+    assert.equal(await get(handle, 'idle'), undefined);
+    assert.ok(await get(handle, 'active'));
+    await handle.close();
+  });
+
+  it('ends a session at its absolute lifetime however active it is', async () => {
+    const handle = await openSqliteSessionStore({ path: join(dir, 'absolute.db'), idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 7200, logger: createMemoryLogger(), now });
+    const loginAt = clock;
+    await set(handle, 'sid', signedIn(loginAt));
+    for (let minutes = 10; minutes < 120; minutes += 10) {
+      clock = loginAt + minutes * 60_000;
+      await touch(handle, 'sid', (await get(handle, 'sid'))!);
+    }
+    clock = loginAt + 7200_000 + 1;
+    assert.equal(await get(handle, 'sid'), undefined);
+    await handle.close();
+  });
+
+  it('gives a pre-login session (no user yet) ten minutes', async () => {
+    const handle = await openSqliteSessionStore({ path: join(dir, 'pending.db'), ...lifetimes, logger: createMemoryLogger(), now });
+    await set(handle, 'pending', { cookie: { path: '/' }, pendingLogins: {} });
+    clock += 9 * 60_000;
+    assert.ok(await get(handle, 'pending'));
+    clock += 2 * 60_000;
+    assert.equal(await get(handle, 'pending'), undefined);
+    await handle.close();
+  });
+
+  it('treats a corrupt row as an absent session, logs it without the id, and leaves other sessions alone', async () => {
+    const path = join(dir, 'corrupt.db');
+    const logger = createMemoryLogger();
+    const handle = await openSqliteSessionStore({ path, ...lifetimes, logger, now });
+    await set(handle, 'good', signedIn(clock));
+    await set(handle, 'bad', signedIn(clock));
+    await set(handle, 'not-object', signedIn(clock));
+    await query(path, "UPDATE sessions SET sess = '{not json' WHERE sid = 'bad'");
+    await query(path, "UPDATE sessions SET sess = '[1,2]' WHERE sid = 'not-object'");
+    assert.equal(await get(handle, 'bad'), undefined);
+    assert.equal(await get(handle, 'not-object'), undefined);
+    assert.ok(await get(handle, 'good'));
+    assert.ok(logger.entries.some((e) => e.event === 'session_row_corrupt'));
+    assert.doesNotMatch(JSON.stringify(logger.entries), /"bad"/);
+    await handle.close();
+  });
+
+  it('cleans expired rows in batches while reads go on being served', async () => {
+    const path = join(dir, 'cleanup.db');
+    const handle = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now, cleanupBatchSize: 100 });
+    await set(handle, 'alive', signedIn(clock));
+    await query(path, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+      INSERT INTO sessions (sid, expired, sess) SELECT 'old-' || i, ?, '{"cookie":{}}' FROM n`, [clock - 1]);
+    let readsDuringCleanup = 0;
+    let cleaning = true;
+    const cleanup = handle.cleanExpired().finally(() => { cleaning = false; });
+    while (cleaning) {
+      assert.ok(await get(handle, 'alive'));
+      readsDuringCleanup += 1;
+    }
+    assert.equal(await cleanup, 5000);
+    assert.ok(readsDuringCleanup > 1, `only ${readsDuringCleanup} reads were served while cleaning`);
+    assert.deepEqual(await query(path, 'SELECT COUNT(*) AS n FROM sessions'), [{ n: 1 }]);
+    await handle.close();
+  });
+
+  it('survives a reopen: a session written before is read after', async () => {
+    const path = join(dir, 'restart.db');
+    const first = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
+    await set(first, 'kept', signedIn(clock));
+    await first.close();
+    const second = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
+    assert.deepEqual((await get(second, 'kept'))?.passport, { user: { sub: 'alice' } });
+    await second.close();
+  });
+
+  it('a write that fails answers once with session_store_unavailable', async () => {
+    const path = join(dir, 'failing.db');
+    const handle = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
+    await query(path, 'DROP TABLE sessions');
+    let calls = 0;
+    const error = await new Promise<unknown>((resolve) => {
+      handle.store.set('x', signedIn(clock) as never, (e) => { calls += 1; resolve(e); });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(calls, 1);
+    assert.equal((error as { code?: string }).code, 'session_store_unavailable');
+    assert.equal(await handle.isHealthy(), false);
+    await handle.close();
+  });
+});

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import jwt from 'jsonwebtoken';
+import { createTokenSigner } from '../../server/tokens/create-token-signer.ts';
+
+const SECRET = Buffer.alloc(32, 9);
+const base = { secret: SECRET, secretId: 'kid-1', issuer: 'platform.hivekit.io', tenantId: 'tenant-1', ttlSeconds: 900, now: () => 1_700_000_000_500 };
+
+describe('createTokenSigner', () => {
+  it('mints an HS256 token with the kid header and exactly the contract claims', () => {
+    const minted = createTokenSigner(base).mint('auth0|alice', { london: { 'riders/*': 'R' } }, { london: ['riders/alice'] });
+    const decoded = jwt.decode(minted.token, { complete: true })!;
+    assert.deepEqual(decoded.header, { alg: 'HS256', typ: 'JWT', kid: 'kid-1' });
+    const claims = jwt.verify(minted.token, SECRET, { algorithms: ['HS256'], clockTimestamp: 1_700_000_000 }) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(claims).sort(), ['dpv', 'exp', 'iat', 'iss', 'jti', 'per', 'sub', 'tnd']);
+    assert.equal(claims.iat, 1_700_000_000);
+    assert.equal(claims.exp, 1_700_000_900);
+    assert.equal(minted.expiresAt, 1_700_000_900);
+    assert.equal(claims.tnd, 'tenant-1');
+    assert.equal(claims.iss, 'platform.hivekit.io');
+    assert.equal(claims.sub, 'auth0|alice');
+    assert.equal(claims.jti, minted.jti);
+  });
+
+  it('gives every token a different jti', () => {
+    const signer = createTokenSigner(base);
+    const ids = new Set(Array.from({ length: 100 }, () => signer.mint('a', {}, {}).jti));
+    assert.equal(ids.size, 100);
+  });
+
+  it('refuses a key under 32 bytes, which jsonwebtoken itself would accept', () => {
+    assert.throws(() => createTokenSigner({ ...base, secret: Buffer.alloc(31) }), /at least 32 bytes/);
+    assert.throws(() => createTokenSigner({ ...base, secret: Buffer.alloc(0) }), /at least 32 bytes/);
+  });
+
+  it('refuses a TTL of 0 or outside 60..86400 seconds', () => {
+    for (const ttlSeconds of [0, 59, 86_401, 1.5]) {
+      assert.throws(() => createTokenSigner({ ...base, ttlSeconds }), /TTL/);
+    }
+  });
+
+  it('refuses to mint a token over the size cap', () => {
+    const signer = createTokenSigner({ ...base, maxTokenBytes: 500 });
+    const per = { london: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`objects/${i}`, 'CRUD'])) };
+    assert.throws(() => signer.mint('a', per, {}), (error: Error & { code?: string }) => error.code === 'token_too_large');
+  });
+});

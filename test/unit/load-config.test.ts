@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, isDevMode, loadConfig } from '../../server/config/load-config.ts';
+
+const SECRET_32 = Buffer.alloc(32, 1).toString('base64');
+const VALID = {
+  NODE_ENV: 'production',
+  PUBLIC_URL: 'https://app.example.com',
+  OIDC_ISSUER: 'https://idp.example.com/',
+  OIDC_CLIENT_ID: 'client',
+  OIDC_CLIENT_SECRET: 'client-secret',
+  SESSION_SECRET: 'a'.repeat(32),
+  HIVEKIT_TENANT_ID: 'tenant',
+  HIVEKIT_SECRET: SECRET_32,
+  HIVEKIT_SECRET_ID: 'kid-1',
+};
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return [...error.problems];
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('accepts a complete production environment and derives redirect URIs and cookie security from PUBLIC_URL', () => {
+    const config = loadConfig(VALID);
+    assert.equal(config.oidc.redirectUri, 'https://app.example.com/oauth2/redirect');
+    assert.equal(config.session.cookieSecure, true);
+    assert.equal(config.hivekit.tokenTtlSeconds, 900);
+    assert.equal(config.hivekit.issuer, 'platform.hivekit.io');
+    assert.equal(config.oidc.scope, 'openid profile email');
+    assert.equal(config.devMode, false);
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig(VALID);
+    assert.ok(Object.isFrozen(config) && Object.isFrozen(config.oidc));
+    assert.throws(() => { (config as { port: number }).port = 1; });
+  });
+
+  it('in production with an empty environment names every missing variable in one error', () => {
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    for (const name of ['PUBLIC_URL', 'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'SESSION_SECRET', 'HIVEKIT_TENANT_ID', 'HIVEKIT_SECRET', 'HIVEKIT_SECRET_ID']) {
+      assert.ok(problems.some((p) => p.startsWith(`${name}:`)), `${name} not reported in ${problems.join(' | ')}`);
+    }
+  });
+
+  it('in production ignores dev defaults', () => {
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    const withDefaults = (() => {
+      try { loadConfig({ NODE_ENV: 'production' }, { SESSION_SECRET: 'd'.repeat(40), HIVEKIT_SECRET: SECRET_32 }); } catch (e) { return (e as ConfigError).problems; }
+      return [];
+    })();
+    assert.deepEqual(withDefaults, problems);
+  });
+
+  const refused: Array<[string, Record<string, string>, RegExp]> = [
+    ['HIVEKIT_SECRET that is not base64', { HIVEKIT_SECRET: 'not base64!' }, /^HIVEKIT_SECRET: not strict base64/],
+    ['HIVEKIT_SECRET in URL-safe base64', { HIVEKIT_SECRET: Buffer.alloc(33, 251).toString('base64url') }, /^HIVEKIT_SECRET: not strict base64/],
+    ['HIVEKIT_SECRET of 31 bytes', { HIVEKIT_SECRET: Buffer.alloc(31, 1).toString('base64') }, /^HIVEKIT_SECRET: decodes to 31 bytes/],
+    ['SESSION_SECRET of 31 characters', { SESSION_SECRET: 'a'.repeat(31) }, /^SESSION_SECRET: secret #1 has 31 characters/],
+    ['a short second SESSION_SECRET in a rotation list', { SESSION_SECRET: `${'a'.repeat(32)},short` }, /^SESSION_SECRET: secret #2/],
+    ['TOKEN_TTL_SECONDS of 59', { TOKEN_TTL_SECONDS: '59' }, /^TOKEN_TTL_SECONDS: got "59"/],
+    ['TOKEN_TTL_SECONDS of 86401', { TOKEN_TTL_SECONDS: '86401' }, /^TOKEN_TTL_SECONDS: got "86401"/],
+    ['TOKEN_TTL_SECONDS of 0', { TOKEN_TTL_SECONDS: '0' }, /^TOKEN_TTL_SECONDS/],
+    ['TOKEN_TTL_SECONDS of 1.5', { TOKEN_TTL_SECONDS: '1.5' }, /^TOKEN_TTL_SECONDS/],
+    ['an http PUBLIC_URL in production', { PUBLIC_URL: 'http://app.example.com' }, /^PUBLIC_URL: .*production needs https/],
+    ['a PUBLIC_URL with a path', { PUBLIC_URL: 'https://app.example.com/bff' }, /^PUBLIC_URL: got/],
+    ['an http OIDC_ISSUER that is not local', { OIDC_ISSUER: 'http://idp.example.com/' }, /^OIDC_ISSUER: got/],
+    ['OIDC_SCOPE without openid', { OIDC_SCOPE: 'profile email' }, /^OIDC_SCOPE/],
+    ['an absolute lifetime shorter than the idle one', { SESSION_IDLE_TIMEOUT_SECONDS: '3600', SESSION_ABSOLUTE_TIMEOUT_SECONDS: '600' }, /^SESSION_ABSOLUTE_TIMEOUT_SECONDS/],
+    ['OIDC_ISSUER and AUTH0_DOMAIN that disagree', { AUTH0_DOMAIN: 'other.eu.auth0.com' }, /^OIDC_ISSUER and AUTH0_DOMAIN: set to different values/],
+  ];
+  for (const [what, change, message] of refused) {
+    it(`refuses ${what}`, () => {
+      const problems = problemsOf({ ...VALID, ...change });
+      assert.ok(problems.some((p) => message.test(p)), problems.join(' | '));
+    });
+  }
+
+  it('never echoes a secret value in its messages', () => {
+    const error = (() => { try { loadConfig({ ...VALID, HIVEKIT_SECRET: 'c2hvcnQ=', SESSION_SECRET: 'tiny-secret-value' }); } catch (e) { return e as Error; } })();
+    assert.ok(error);
+    assert.doesNotMatch(error.message, /c2hvcnQ=|tiny-secret-value/);
+  });
+
+  it('accepts a rotation list of session secrets, the first one signing', () => {
+    const config = loadConfig({ ...VALID, SESSION_SECRET: `${'n'.repeat(32)}, ${'o'.repeat(32)}` });
+    assert.deepEqual(config.session.secrets, ['n'.repeat(32), 'o'.repeat(32)]);
+  });
+
+  it('accepts the AUTH0_* aliases, building the issuer from the domain', () => {
+    const { OIDC_ISSUER: _i, OIDC_CLIENT_ID: _c, OIDC_CLIENT_SECRET: _s, ...rest } = VALID;
+    const config = loadConfig({ ...rest, AUTH0_DOMAIN: 'tenant.eu.auth0.com', AUTH0_CLIENT_ID: 'a0-client', AUTH0_CLIENT_SECRET: 'a0-secret' });
+    assert.equal(config.oidc.issuer, 'https://tenant.eu.auth0.com/');
+    assert.equal(config.oidc.clientId, 'a0-client');
+    assert.equal(config.oidc.clientSecret, 'a0-secret');
+  });
+
+  it('is in dev mode only without a provider and outside production', () => {
+    assert.equal(isDevMode({}), true);
+    assert.equal(isDevMode({ OIDC_ISSUER: 'https://idp.example.com/' }), false);
+    assert.equal(isDevMode({ AUTH0_DOMAIN: 'x.auth0.com' }), false);
+    assert.equal(isDevMode({ NODE_ENV: 'production' }), false);
+  });
+
+  it('defaults PUBLIC_URL to localhost on PORT outside production', () => {
+    const { PUBLIC_URL: _p, ...rest } = VALID;
+    const config = loadConfig({ ...rest, NODE_ENV: 'development', PORT: '4321' });
+    assert.equal(config.publicUrl, 'http://localhost:4321');
+    assert.equal(config.session.cookieSecure, false);
+  });
+});
