@@ -1,0 +1,87 @@
+import { parseArgs } from 'node:util';
+import { evaluatePolicy, measurePermissionClaims } from '../server/policy/evaluate-policy.ts';
+import { formatPolicyProblem, loadPolicyFile, parsePolicyText } from '../server/policy/load-policy-file.ts';
+import type { PolicyGrant, PolicyProblem } from '../server/policy/policy-types.ts';
+
+const USAGE = `Usage:
+  npm run policy -- check [--file policy.json]
+  npm run policy -- explain --claims '{"sub":"alice","groups":["riders"]}' [--file policy.json] [--json]
+
+--file defaults to $PERMISSIONS_FILE, then policy.example.json.
+check exits 1 when the policy is invalid; explain prints the per and dpv those claims would get.`;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+function printProblems(label: string, problems: readonly PolicyProblem[]): void {
+  for (const problem of problems) process.stdout.write(`  ${label}${formatPolicyProblem(problem)}\n`);
+}
+
+function describeGrant(grant: PolicyGrant): string {
+  const letters = grant.letters === undefined ? '' : ` ${grant.letters}`;
+  const from = grant.template === grant.id ? '' : ` (from ${grant.template})`;
+  const why = grant.description === null ? '' : ` — ${grant.description}`;
+  return `  ${grant.claim} ${grant.realm} ${grant.id}${letters}${from}: ${grant.rule}${why}`;
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: { file: { type: 'string' }, claims: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+  });
+} catch (error) {
+  fail(`${(error as Error).message}\n\n${USAGE}`, 2);
+}
+const { values, positionals } = parsed;
+const command = positionals[0];
+if (values.help || command === undefined) fail(USAGE, command === undefined && !values.help ? 2 : 0);
+if (command !== 'check' && command !== 'explain') fail(`Unknown command ${JSON.stringify(command)}.\n\n${USAGE}`, 2);
+
+const file = values.file ?? (process.env['PERMISSIONS_FILE'] || 'policy.example.json');
+const loaded = await loadPolicyFile(file);
+
+if (command === 'check') {
+  if (loaded.ok) {
+    const labels = loaded.policy.rules.map((rule) => rule.label).join(', ');
+    process.stdout.write(`${file}: valid (${labels}), ${loaded.warnings.length} warnings\n`);
+  } else {
+    process.stdout.write(`${file}: invalid, ${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'}\n`);
+    printProblems('', loaded.problems);
+  }
+  printProblems('warning: ', loaded.warnings);
+  process.exit(loaded.ok ? 0 : 1);
+}
+
+if (!loaded.ok) {
+  process.stdout.write(`${file}: invalid, run "npm run policy -- check --file ${file}" for details\n`);
+  printProblems('', loaded.problems);
+  process.exit(1);
+}
+if (values.claims === undefined) fail(`explain needs --claims '<JSON object>'.\n\n${USAGE}`, 2);
+const claims = parsePolicyText(values.claims, '--claims');
+if (!claims.ok) fail(claims.problems[0]!.message, 2);
+if (typeof claims.value !== 'object' || claims.value === null || Array.isArray(claims.value)) {
+  fail('--claims must be a JSON object such as {"sub":"alice","groups":["riders"]}', 2);
+}
+
+const result = evaluatePolicy(loaded.policy, claims.value as Record<string, unknown>);
+if (values.json) {
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  process.exit(0);
+}
+const out: string[] = [
+  `Policy ${file}`,
+  `per: ${JSON.stringify(result.per, null, 2)}`,
+  `dpv: ${JSON.stringify(result.dpv, null, 2)}`,
+  'Granted by:',
+  ...(result.grants.length === 0 ? ['  (no rule grants anything to these claims)'] : result.grants.map(describeGrant)),
+];
+if (result.refused.length > 0) {
+  out.push('Refused (grant dropped):');
+  for (const r of result.refused) out.push(`  ${r.claim} ${r.realm} ${r.template}: ${r.rule}: ${r.reason}`);
+}
+out.push(`Size of per + dpv: ${measurePermissionClaims(result.per, result.dpv)} bytes of JSON`);
+process.stdout.write(`${out.join('\n')}\n`);
