@@ -10,20 +10,28 @@ function ruleApplies(rule: CompiledRule, claims: Readonly<Record<string, unknown
   return true;
 }
 
-function byKey<T>(a: [string, T], b: [string, T]): number {
-  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+// A plain assignment of "__proto__" would set the prototype instead of adding the key an id produced.
+function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
-// Object.fromEntries defines own properties, so an id such as "__proto__" stays a key, never a prototype.
+// Keys come out in code-unit order so equal inputs give byte-identical tokens.
 function toPerClaim(per: Map<string, Map<string, number>>): PerClaim {
-  return Object.fromEntries([...per].sort(byKey).map(([realm, patterns]) => [
-    realm,
-    Object.fromEntries([...patterns].sort(byKey).map(([pattern, mask]) => [pattern, LETTERS_BY_MASK[mask]!])),
-  ]));
+  const out: PerClaim = {};
+  for (const realm of [...per.keys()].sort()) {
+    const patterns = per.get(realm)!;
+    const letters: Record<string, string> = {};
+    for (const pattern of [...patterns.keys()].sort()) setOwn(letters, pattern, LETTERS_BY_MASK[patterns.get(pattern)!]!);
+    setOwn(out, realm, letters);
+  }
+  return out;
 }
 
 function toDpvClaim(dpv: Map<string, Set<string>>): DpvClaim {
-  return Object.fromEntries([...dpv].sort(byKey).map(([realm, ids]) => [realm, [...ids].sort()]));
+  const out: DpvClaim = {};
+  for (const realm of [...dpv.keys()].sort()) setOwn(out, realm, [...dpv.get(realm)!].sort());
+  return out;
 }
 
 /**
@@ -63,7 +71,9 @@ export function evaluatePolicy(policy: CompiledPolicy, claims: Readonly<Record<s
       let ids = dpv.get(grant.realm);
       if (ids === undefined) dpv.set(grant.realm, (ids = new Set()));
       ids.add(id);
-      grants.push({ claim: 'dpv', rule: rule.label, description: rule.description, realm: grant.realm, template: grant.template.source, id });
+      grants.push({
+        claim: 'dpv', rule: rule.label, description: rule.description, realm: grant.realm, template: grant.template.source, id,
+      });
     }
   }
   return { per: toPerClaim(per), dpv: toDpvClaim(dpv), grants, refused };
