@@ -15,7 +15,13 @@ export interface IdTokenVerifier {
  * The check passport-openidconnect 0.1.2 leaves out. jose's remote key set refetches the JWKS when
  * a token names an unknown `kid` (a rotated key), at most once per cooldown.
  */
-export function createIdTokenVerifier(options: { clientId: string; http?: ProviderHttpOptions; currentDate?: () => Date }): IdTokenVerifier {
+export function createIdTokenVerifier(options: {
+  clientId: string;
+  http?: ProviderHttpOptions;
+  currentDate?: () => Date;
+  /** Least time between two JWKS fetches triggered by unknown `kid`s: a forged kid cannot make us hammer the provider. */
+  jwksCooldownMs?: number;
+}): IdTokenVerifier {
   const http = options.http ?? DEFAULT_PROVIDER_HTTP;
   const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
@@ -24,7 +30,7 @@ export function createIdTokenVerifier(options: { clientId: string; http?: Provid
     if (!keySet) {
       keySet = createRemoteJWKSet(new URL(jwksUri), {
         timeoutDuration: http.timeoutMs,
-        cooldownDuration: 30_000,
+        cooldownDuration: options.jwksCooldownMs ?? 30_000,
         cacheMaxAge: 10 * 60_000,
         [customFetch]: async (url, init) => {
           const answer = await callProvider(url, { headers: init.headers, method: init.method }, 'jwks', http);

@@ -17,7 +17,7 @@ function set(handle: SessionStoreHandle, sid: string, data: object): Promise<voi
   return new Promise((resolve, reject) => handle.store.set(sid, data as never, (error) => (error ? reject(error) : resolve())));
 }
 function touch(handle: SessionStoreHandle, sid: string, data: object): Promise<void> {
-  return new Promise((resolve, reject) => handle.store.touch!(sid, data as never, (error) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) => handle.store.touch!(sid, data as never, (error?: unknown) => (error ? reject(error) : resolve())));
 }
 function query<T>(path: string, sql: string, params: unknown[] = []): Promise<T[]> {
   return new Promise((resolve, reject) => {

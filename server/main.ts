@@ -1,0 +1,91 @@
+import type { Server } from 'node:http';
+import { resolve } from 'node:path';
+import { createApp } from './app.ts';
+import { createIdTokenVerifier } from './auth/id-token-verifier.ts';
+import { createMetadataSource } from './auth/provider-metadata.ts';
+import { ConfigError, isDevMode, loadConfig, type Config } from './config/load-config.ts';
+import type { RawSettings } from './config/settings.ts';
+import { startDevProvider, devConfigDefaults, type DevProvider } from './dev/dev-mode.ts';
+import { createJsonLogger, type Logger } from './logging/logger.ts';
+import { openSqliteSessionStore } from './sessions/sqlite-session-store.ts';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** The entry point: the only module that reads process.env, listens, handles signals and exits. */
+async function main(env: RawSettings): Promise<void> {
+  const logger = createJsonLogger();
+  const devMode = isDevMode(env);
+  const dataDir = resolve(env.DATA_DIR || './data');
+  const dev = devMode ? await devConfigDefaults(env, dataDir) : undefined;
+  const config = loadConfig(env, dev?.defaults);
+
+  const closers: Array<() => Promise<void>> = [];
+  let devProvider: DevProvider | undefined;
+  if (dev) {
+    devProvider = await startDevProvider(config, dev, logger);
+    closers.push(devProvider.close);
+  }
+  const sessionStore = await openSqliteSessionStore({
+    path: resolve(config.session.dbPath),
+    idleTimeoutSeconds: config.session.idleTimeoutSeconds,
+    absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
+    logger,
+  });
+  closers.unshift(sessionStore.close);
+  const metadata = createMetadataSource({ issuer: config.oidc.issuer, logger });
+  // Not fatal: /readyz says so and logins answer 503 until the provider is reachable.
+  await metadata.get().catch(() => undefined);
+
+  const app = createApp(config, {
+    sessionStore,
+    metadata,
+    verifier: createIdTokenVerifier({ clientId: config.oidc.clientId }),
+    logger,
+  });
+  const server = await listen(app, config);
+  logger.info('listening', { url: config.publicUrl, host: config.host, port: config.port, devMode: config.devMode });
+  if (devProvider) process.stdout.write(`\n${devProvider.banner()}\n\n`);
+  handleSignals(server, closers, logger);
+}
+
+function listen(app: ReturnType<typeof createApp>, config: Config): Promise<Server> {
+  return new Promise((resolvePromise, reject) => {
+    const server = app.listen(config.port, config.host);
+    server.once('listening', () => resolvePromise(server));
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') reject(new Error(`port ${config.port} on ${config.host} is already in use; stop the other process or set PORT`));
+      else if (error.code === 'EACCES') reject(new Error(`not allowed to listen on port ${config.port}; choose a port above 1023 with PORT`));
+      else reject(error);
+    });
+  });
+}
+
+function handleSignals(server: Server, closers: Array<() => Promise<void>>, logger: Logger): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting_down', { signal });
+    // In-flight requests finish; idle keep-alive sockets would otherwise hold close() open.
+    server.close(() => {
+      Promise.allSettled(closers.map((close) => close())).then(() => {
+        logger.info('stopped', {});
+        process.exit(0);
+      });
+    });
+    server.closeIdleConnections();
+    setTimeout(() => {
+      logger.warn('shutdown_forced', { afterMs: SHUTDOWN_GRACE_MS });
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main(process.env).catch((error: unknown) => {
+  // One readable message, never a stack trace, for every start-up failure.
+  const message = error instanceof ConfigError ? error.message : `Cannot start: ${error instanceof Error ? error.message : String(error)}`;
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+});
