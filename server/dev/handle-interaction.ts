@@ -52,9 +52,9 @@ export async function handleInteraction(
     options.logger.info('dev_provider_login', { username: user.username });
     await provider.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
   } catch (error) {
-    const { status, message } = error as { status?: unknown; message?: string };
+    const { status, message, error_description: description } = error as { status?: unknown; message?: string; error_description?: string };
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      options.logger.warn('dev_provider_interaction_rejected', { status, reason: message });
+      options.logger.warn('dev_provider_interaction_rejected', { status, reason: message, description });
       return sendPage(res, status, 'Sign-in failed', `<h1>This sign-in cannot continue</h1><p>It has expired, was already used, or the request was malformed.</p>${BACK_TO_APP}`);
     }
     options.logger.error('dev_provider_interaction_failed', { reason: message });

@@ -181,7 +181,8 @@ describe('login through a real OpenID provider, session in SQLite, token minted'
 
   it('a cross-site logout is refused and leaves the session alive', async () => {
     const jar = await login('alice');
-    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }]) {
+    const crossSite: Array<Record<string, string>> = [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }];
+    for (const headers of crossSite) {
       const logout = await hop(`${app.url}/logout`, { jar, method: 'POST', headers: { ...headers, accept: 'application/json' } });
       assert.equal(logout.status, 403);
       assert.equal((logout.json as { error: string }).error, 'cross_site_request');
