@@ -22,6 +22,7 @@ interface Context {
   readonly report: Report;
   readonly warn: Report;
   readonly indexOfClaim: (claim: string) => number;
+  readonly problemCount: () => number;
 }
 
 function compileWhen(raw: unknown, path: JsonPath, report: Report): CompiledCondition[] {
@@ -45,6 +46,7 @@ function compileRule(raw: unknown, label: string, path: JsonPath, context: Conte
     return null;
   }
   const isEveryone = label === 'everyone';
+  const problemsBefore = context.problemCount();
   checkKeys(raw, isEveryone ? EVERYONE_KEYS : RULE_KEYS, path, context.report, isEveryone ? ['when'] : []);
   if (isEveryone && raw['when'] !== undefined) {
     context.report([...path, 'when'], "'everyone' applies to every signed-in user; put conditional grants in 'rules'");
@@ -56,7 +58,9 @@ function compileRule(raw: unknown, label: string, path: JsonPath, context: Conte
     per: Object.freeze(compileGrants(raw['grants'], [...path, 'grants'], context)),
     dpv: Object.freeze(compileDpv(raw['dpv'], [...path, 'dpv'], context)),
   };
-  if (rule.per.length === 0 && rule.dpv.length === 0) context.warn(path, 'grants nothing');
+  // Grants dropped for a problem would make "grants nothing" a misleading echo of that problem.
+  const clean = context.problemCount() === problemsBefore;
+  if (clean && rule.per.length === 0 && rule.dpv.length === 0) context.warn(path, 'grants nothing');
   if (isEveryone && rule.per.some((grant) => grant.realm === '*' && grant.template.source === '*')) {
     context.warn([...path, 'grants', '*', '*'], 'gives every signed-in user access to every object in every realm');
   }
@@ -78,6 +82,7 @@ export function compilePolicy(raw: unknown, options: { readonly version?: number
       const index = variableClaims.indexOf(claim);
       return index === -1 ? variableClaims.push(claim) - 1 : index;
     },
+    problemCount: () => problems.length,
   };
   if (!isPlainObject(raw)) {
     context.report([], `a policy must be a JSON object, not ${describeType(raw)}`);
@@ -99,7 +104,7 @@ export function compilePolicy(raw: unknown, options: { readonly version?: number
       if (rule !== null) rules.push(rule);
     });
   }
-  if (rules.every((rule) => rule.per.length === 0 && rule.dpv.length === 0)) {
+  if (problems.length === 0 && rules.every((rule) => rule.per.length === 0 && rule.dpv.length === 0)) {
     context.warn([], 'this policy grants nothing to anyone: every token will carry an empty per and dpv');
   }
   if (problems.length > 0) return { ok: false, problems, warnings };

@@ -59,6 +59,15 @@ test('an invalid policy at startup throws one error listing every problem', asyn
   });
 });
 
+test('a repeated key is reported together with the other problems in the file', async () => {
+  const text = '{"everyone": {"grants": {"london": {"a": "R"}, "london": {"b": "RW"}}}}';
+  await assert.rejects(holderFor('duplicate.json', text), (error: unknown) => {
+    assert.ok(error instanceof PolicyLoadError);
+    assert.deepEqual(error.problems.map((problem) => problem.path), ['everyone.grants.london', 'everyone.grants.london.b']);
+    return true;
+  });
+});
+
 test('a missing policy file at startup throws and names the file', async () => {
   await assert.rejects(
     createPolicyHolder({ path: join(dir, 'absent.json'), logger: createMemoryLogger(), watch: false }),

@@ -94,6 +94,12 @@ test('a rule that grants nothing is a warning, not a problem', () => {
   assert.deepEqual(result.warnings, [{ path: 'rules[0]', message: 'grants nothing' }]);
 });
 
+test('a rule whose grants are all invalid gets problems, not also a "grants nothing" warning', () => {
+  const result = compilePolicy({ rules: [{ when: { claim: 'g', equals: 'x' }, grants: { london: { 'a/{user}': 'R' } } }] });
+  assert.equal(result.ok, false);
+  assert.deepEqual(result.warnings, []);
+});
+
 test("granting '*' in every realm to everyone is a warning", () => {
   const result = compilePolicy({ everyone: { grants: { '*': { '*': 'R' } } } });
   assert.equal(result.ok, true);
