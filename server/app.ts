@@ -9,7 +9,9 @@ import { AppError } from './errors/app-error.ts';
 import { createErrorHandler } from './errors/error-handler.ts';
 import { liveness, readiness } from './http/health-handlers.ts';
 import { logRequests } from './http/log-requests.ts';
+import { createRateLimits } from './http/rate-limits.ts';
 import { refuseCrossSite } from './http/refuse-cross-site.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { createRoutes } from './http/routes.ts';
 import type { Logger } from './logging/logger.ts';
 import { createSessionMiddleware, sessionCookieSettings } from './sessions/session-middleware.ts';
@@ -56,10 +58,13 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     now,
   });
 
+  const limits = createRateLimits(config.rateLimits);
+
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.use(logRequests(deps.logger));
+  app.use(securityHeaders({ providerOrigin: new URL(config.oidc.issuer).origin, https: config.session.cookieSecure }));
   app.use(createRoutes({
     session: createSessionMiddleware({
       store: deps.sessionStore.store,
@@ -67,6 +72,8 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
       cookie,
       absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
     }),
+    limitLogins: limits.login,
+    limitTokens: limits.token,
     refuseCrossSite: refuseCrossSite(config.publicUrl),
     startLogin: login.startLogin,
     finishLogin: login.finishLogin,

@@ -10,6 +10,7 @@ export interface Config {
   readonly dataDir: string;
   readonly trustProxy: boolean | number | string;
   readonly devOidcPort: number;
+  readonly rateLimits: { readonly loginPerMinute: number; readonly tokenPerMinute: number };
   readonly oidc: {
     readonly issuer: string;
     readonly clientId: string;
@@ -104,6 +105,10 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
     dataDir: text('DATA_DIR'),
     trustProxy: parseTrustProxy(text('TRUST_PROXY'), problems),
     devOidcPort: integer('DEV_OIDC_PORT', 1, 65535),
+    rateLimits: {
+      loginPerMinute: integer('RATE_LIMIT_LOGIN_PER_MINUTE', 1, 100_000),
+      tokenPerMinute: integer('RATE_LIMIT_TOKEN_PER_MINUTE', 1, 1_000_000),
+    },
     oidc: {
       issuer,
       clientId: text('OIDC_CLIENT_ID'),

@@ -59,6 +59,10 @@ export const SETTINGS: readonly SettingSpec[] = [
     doc: 'The permissions policy (see docs/POLICY.md); dev mode uses policy.example.json.' },
   { name: 'TRUST_PROXY', expected: '"false", "true", a hop count or a comma-separated list of addresses/subnets',
     defaultValue: 'false', doc: 'Express trust proxy: who may set X-Forwarded-For (rate limits key on the client address).' },
+  { name: 'RATE_LIMIT_LOGIN_PER_MINUTE', expected: 'an integer, 1..100000', defaultValue: '30',
+    doc: 'Login starts plus callbacks allowed per client address per minute.' },
+  { name: 'RATE_LIMIT_TOKEN_PER_MINUTE', expected: 'an integer, 1..1000000', defaultValue: '120',
+    doc: 'Token requests allowed per session (or per address without one) per minute.' },
   { name: 'DEV_OIDC_PORT', expected: 'a TCP port, 1..65535', defaultValue: '3001',
     doc: 'Dev mode only: port of the embedded OpenID provider.' },
 ];

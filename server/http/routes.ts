@@ -2,6 +2,8 @@ import express, { type RequestHandler } from 'express';
 
 export interface RouteHandlers {
   session: RequestHandler;
+  limitLogins: RequestHandler;
+  limitTokens: RequestHandler;
   refuseCrossSite: RequestHandler;
   startLogin: RequestHandler;
   finishLogin: RequestHandler;
@@ -17,10 +19,10 @@ export function createRoutes(h: RouteHandlers): express.Router {
   const router = express.Router();
   router.get('/healthz', h.liveness);
   router.get('/readyz', h.readiness);
-  router.get('/login', h.session, h.startLogin);
-  router.get('/oauth2/redirect', h.session, h.finishLogin);
+  router.get('/login', h.limitLogins, h.session, h.startLogin);
+  router.get('/oauth2/redirect', h.limitLogins, h.session, h.finishLogin);
   router.post('/logout', h.refuseCrossSite, h.session, h.logout);
-  router.get('/hivekit-access-token', h.refuseCrossSite, h.session, h.mintAccessToken);
+  router.get('/hivekit-access-token', h.refuseCrossSite, h.session, h.limitTokens, h.mintAccessToken);
   router.use(h.staticFiles);
   return router;
 }

@@ -57,6 +57,9 @@ export async function startTestApp(options: {
     HIVEKIT_TENANT_ID: 'tenant-test',
     HIVEKIT_SECRET: TEST_HIVEKIT_SECRET.toString('base64'),
     HIVEKIT_SECRET_ID: 'kid-test',
+    // Suites log in many times from one address; the rate-limit tests set their own low limits.
+    RATE_LIMIT_LOGIN_PER_MINUTE: '10000',
+    RATE_LIMIT_TOKEN_PER_MINUTE: '100000',
     ...options.env,
   });
   const logger = createMemoryLogger();
