@@ -7,7 +7,10 @@ import { ConfigError, isDevMode, loadConfig, type Config } from './config/load-c
 import type { RawSettings } from './config/settings.ts';
 import { startDevProvider, devConfigDefaults, type DevProvider } from './dev/dev-mode.ts';
 import { createJsonLogger, type Logger } from './logging/logger.ts';
+import { createPolicyHolder, type PolicyHolder } from './policy/create-policy-holder.ts';
 import { openSqliteSessionStore } from './sessions/sqlite-session-store.ts';
+import { policyPermissions } from './tokens/policy-permissions.ts';
+import type { PermissionsResolver } from './tokens/token-handler.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -20,6 +23,8 @@ async function main(env: RawSettings): Promise<void> {
   const config = loadConfig(env, dev?.defaults);
 
   const closers: Array<() => Promise<void>> = [];
+  const policy = await loadPolicy(config, logger);
+  if (policy) closers.push(async () => policy.holder.close());
   let devProvider: DevProvider | undefined;
   if (dev) {
     devProvider = await startDevProvider(config, dev, logger);
@@ -41,11 +46,22 @@ async function main(env: RawSettings): Promise<void> {
     metadata,
     verifier: createIdTokenVerifier({ clientId: config.oidc.clientId }),
     logger,
+    permissionsFor: policy?.permissionsFor,
   });
   const server = await listen(app, config);
   logger.info('listening', { url: config.publicUrl, host: config.host, port: config.port, devMode: config.devMode });
   if (devProvider) process.stdout.write(`\n${devProvider.banner()}\n\n`);
   handleSignals(server, closers, logger);
+  if (policy) process.on('SIGHUP', () => { void policy.holder.reload(); });
+}
+
+async function loadPolicy(config: Config, logger: Logger): Promise<{ holder: PolicyHolder; permissionsFor: PermissionsResolver } | undefined> {
+  if (!config.permissionsFile) {
+    logger.warn('no_permissions_policy', { hint: 'tokens carry empty per and dpv; set PERMISSIONS_FILE (see docs/POLICY.md)' });
+    return undefined;
+  }
+  const holder = await createPolicyHolder({ path: resolve(config.permissionsFile), logger });
+  return { holder, permissionsFor: policyPermissions(holder, logger) };
 }
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<Server> {

@@ -80,7 +80,9 @@ export function createOidcLogin(options: OidcLoginOptions) {
       const userinfo = await fetchUserinfo(metadata.userinfoEndpoint, accessToken);
       // OIDC Core §5.3.2: userinfo for another subject must not be used.
       if (userinfo.sub !== claims.sub) throw new AppError('provider_error', { detail: 'userinfo: sub differs from the ID token' });
-      for (const [name, value] of Object.entries(userinfo)) if (!(name in claims)) claims[name] = value;
+      for (const [name, value] of Object.entries(userinfo)) {
+        if (!Object.hasOwn(claims, name)) Object.defineProperty(claims, name, { value, enumerable: true, writable: true, configurable: true });
+      }
     }
     let userClaims: Record<string, unknown>;
     try {

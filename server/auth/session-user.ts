@@ -17,10 +17,8 @@ const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'at
 const MAX_CLAIMS_JSON_BYTES = 16 * 1024;
 
 export function userClaimsOf(claims: Record<string, unknown>): Record<string, unknown> {
-  const kept: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(claims)) {
-    if (!PROTOCOL_CLAIMS.has(name)) kept[name] = value;
-  }
+  // fromEntries defines own properties, so a claim named __proto__ stays data.
+  const kept = Object.fromEntries(Object.entries(claims).filter(([name]) => !PROTOCOL_CLAIMS.has(name)));
   if (JSON.stringify(kept).length > MAX_CLAIMS_JSON_BYTES) {
     throw new RangeError(`the provider's claims exceed ${MAX_CLAIMS_JSON_BYTES} bytes`);
   }
