@@ -49,8 +49,8 @@ async function main(env: RawSettings): Promise<void> {
     permissionsFor: policy?.permissionsFor,
   });
   const server = await listen(app, config);
-  logger.info('listening', { url: config.publicUrl, host: config.host, port: config.port, devMode: config.devMode });
   if (devProvider) process.stdout.write(`\n${devProvider.banner()}\n\n`);
+  logger.info('listening', { url: config.publicUrl, host: config.host, port: config.port, devMode: config.devMode });
   handleSignals(server, closers, logger);
   if (policy) process.on('SIGHUP', () => { void policy.holder.reload(); });
 }
