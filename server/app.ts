@@ -9,6 +9,7 @@ import { AppError } from './errors/app-error.ts';
 import { createErrorHandler } from './errors/error-handler.ts';
 import { liveness, readiness } from './http/health-handlers.ts';
 import { logRequests } from './http/log-requests.ts';
+import { allowListedCors } from './http/allow-listed-cors.ts';
 import { createRateLimits } from './http/rate-limits.ts';
 import { refuseCrossSite } from './http/refuse-cross-site.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -74,7 +75,8 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     }),
     limitLogins: limits.login,
     limitTokens: limits.token,
-    refuseCrossSite: refuseCrossSite(config.publicUrl),
+    refuseCrossSite: refuseCrossSite(config.publicUrl, config.corsAllowedOrigins),
+    cors: allowListedCors(config.corsAllowedOrigins),
     startLogin: login.startLogin,
     finishLogin: login.finishLogin,
     logout: createLogoutHandler({

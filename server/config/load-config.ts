@@ -10,6 +10,7 @@ export interface Config {
   readonly dataDir: string;
   readonly trustProxy: boolean | number | string;
   readonly devOidcPort: number;
+  readonly corsAllowedOrigins: readonly string[];
   readonly rateLimits: { readonly loginPerMinute: number; readonly tokenPerMinute: number };
   readonly oidc: {
     readonly issuer: string;
@@ -105,6 +106,7 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
     dataDir: text('DATA_DIR'),
     trustProxy: parseTrustProxy(text('TRUST_PROXY'), problems),
     devOidcPort: integer('DEV_OIDC_PORT', 1, 65535),
+    corsAllowedOrigins: checkOrigins(text('CORS_ALLOWED_ORIGINS'), problems),
     rateLimits: {
       loginPerMinute: integer('RATE_LIMIT_LOGIN_PER_MINUTE', 1, 100_000),
       tokenPerMinute: integer('RATE_LIMIT_TOKEN_PER_MINUTE', 1, 1_000_000),
@@ -184,6 +186,20 @@ function checkIssuer(value: string, problems: string[]): string {
   }
   // Issuer comparison is exact (OIDC Discovery §4.3), so the value is kept as written.
   return value;
+}
+
+function checkOrigins(value: string, problems: string[]): string[] {
+  if (!value.trim()) return [];
+  return value.split(',').map((entry) => entry.trim()).filter((entry) => {
+    const url = parseUrl(entry);
+    const secure = url !== undefined && (url.protocol === 'https:' || (url.protocol === 'http:' && LOCAL_HOSTS.has(url.hostname)));
+    // An origin is scheme://host[:port] exactly; anything else would never equal a browser's Origin header.
+    if (!url || !secure || url.origin !== entry) {
+      problems.push(`CORS_ALLOWED_ORIGINS: ${JSON.stringify(entry)} is not an origin; expected ${specOf('CORS_ALLOWED_ORIGINS').expected}`);
+      return false;
+    }
+    return true;
+  });
 }
 
 function checkSessionSecrets(value: string, problems: string[]): string[] {

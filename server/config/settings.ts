@@ -59,6 +59,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     doc: 'The permissions policy (see docs/POLICY.md); dev mode uses policy.example.json.' },
   { name: 'TRUST_PROXY', expected: '"false", "true", a hop count or a comma-separated list of addresses/subnets',
     defaultValue: 'false', doc: 'Express trust proxy: who may set X-Forwarded-For (rate limits key on the client address).' },
+  { name: 'CORS_ALLOWED_ORIGINS', expected: 'comma-separated origins like https://app.example.com (https unless localhost)',
+    defaultValue: '', doc: 'Origins allowed to fetch tokens cross-origin with credentials; empty means no CORS at all.' },
   { name: 'RATE_LIMIT_LOGIN_PER_MINUTE', expected: 'an integer, 1..100000', defaultValue: '30',
     doc: 'Login starts plus callbacks allowed per client address per minute.' },
   { name: 'RATE_LIMIT_TOKEN_PER_MINUTE', expected: 'an integer, 1..1000000', defaultValue: '120',

@@ -5,6 +5,7 @@ export interface RouteHandlers {
   limitLogins: RequestHandler;
   limitTokens: RequestHandler;
   refuseCrossSite: RequestHandler;
+  cors: RequestHandler;
   startLogin: RequestHandler;
   finishLogin: RequestHandler;
   logout: RequestHandler;
@@ -22,7 +23,8 @@ export function createRoutes(h: RouteHandlers): express.Router {
   router.get('/login', h.limitLogins, h.session, h.startLogin);
   router.get('/oauth2/redirect', h.limitLogins, h.session, h.finishLogin);
   router.post('/logout', h.refuseCrossSite, h.session, h.logout);
-  router.get('/hivekit-access-token', h.refuseCrossSite, h.session, h.limitTokens, h.mintAccessToken);
+  router.options('/hivekit-access-token', h.cors);
+  router.get('/hivekit-access-token', h.cors, h.refuseCrossSite, h.session, h.limitTokens, h.mintAccessToken);
   router.use(h.staticFiles);
   return router;
 }
