@@ -3,6 +3,7 @@ import express from 'express';
 import { createLogoutHandler } from './auth/logout.ts';
 import { createOidcLogin } from './auth/oidc-adapter.ts';
 import type { IdTokenVerifier } from './auth/id-token-verifier.ts';
+import type { ProviderHttpOptions } from './auth/provider-http.ts';
 import type { MetadataSource } from './auth/provider-metadata.ts';
 import type { Config } from './config/load-config.ts';
 import { AppError } from './errors/app-error.ts';
@@ -29,6 +30,10 @@ export interface AppDependencies {
   /** Milliseconds since the epoch. */
   now?: () => number;
   publicDir?: string;
+  /** Timeouts and size caps of calls to the provider (tests shorten them). */
+  providerHttp?: ProviderHttpOptions;
+  /** Rate-limit window; one minute unless a test needs to see a limit recover. */
+  rateLimitWindowMs?: number;
 }
 
 const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
@@ -49,6 +54,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     verifier: deps.verifier,
     logger: deps.logger,
     now,
+    http: deps.providerHttp,
   });
   const signer = createTokenSigner({
     secret: config.hivekit.secret,
@@ -59,7 +65,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     now,
   });
 
-  const limits = createRateLimits(config.rateLimits);
+  const limits = createRateLimits({ ...config.rateLimits, windowMs: deps.rateLimitWindowMs });
 
   const app = express();
   app.disable('x-powered-by');

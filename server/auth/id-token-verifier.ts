@@ -34,6 +34,7 @@ export function createIdTokenVerifier(options: {
         cacheMaxAge: 10 * 60_000,
         [customFetch]: async (url, init) => {
           const answer = await callProvider(url, { headers: init.headers, method: init.method }, 'jwks', http);
+          if (answer.status >= 500) throw new AppError('provider_unavailable', { detail: `jwks: HTTP ${answer.status}` });
           return new Response(answer.text, { status: answer.status, headers: { 'content-type': 'application/json' } });
         },
       });

@@ -7,6 +7,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { IdTokenVerifier } from './id-token-verifier.ts';
 import { rememberPendingLogin, takePendingLogin, type PendingLogin } from './pending-logins.ts';
 import { exchangeCode, fetchUserinfo, type ClientCredentials } from './provider-calls.ts';
+import type { ProviderHttpOptions } from './provider-http.ts';
 import type { MetadataSource, ProviderMetadata } from './provider-metadata.ts';
 import { toLocalPath } from './return-to.ts';
 import { readSessionUser, userClaimsOf, type SessionUser } from './session-user.ts';
@@ -18,6 +19,7 @@ export interface OidcLoginOptions {
   verifier: IdTokenVerifier;
   logger: Logger;
   now?: () => number;
+  http?: ProviderHttpOptions;
 }
 
 type Done = (error: unknown, user?: unknown, info?: unknown) => void;
@@ -58,7 +60,7 @@ export function createOidcLogin(options: OidcLoginOptions) {
     }, verifyLogin(metadata)) as unknown as StrategyInternals;
 
     strategy._oauth2.getOAuthAccessToken = (code, params, callback) => {
-      exchangeCode(metadata, options.client, { ...params, code, code_verifier: pending.codeVerifier ?? '' }).then(
+      exchangeCode(metadata, options.client, { ...params, code, code_verifier: pending.codeVerifier ?? '' }, options.http).then(
         (tokens) => callback(null, tokens.access_token, tokens.refresh_token, tokens),
         // The library wraps this as InternalOAuthError and keeps ours as `oauthError`.
         (error: unknown) => callback(error),
@@ -77,7 +79,7 @@ export function createOidcLogin(options: OidcLoginOptions) {
   const completeVerification = async (metadata: ProviderMetadata, idToken: string, accessToken: string): Promise<SessionUser> => {
     const claims: Record<string, unknown> = { ...(await options.verifier.verify(idToken, metadata)) };
     if (metadata.userinfoEndpoint && accessToken) {
-      const userinfo = await fetchUserinfo(metadata.userinfoEndpoint, accessToken);
+      const userinfo = await fetchUserinfo(metadata.userinfoEndpoint, accessToken, options.http);
       // OIDC Core §5.3.2: userinfo for another subject must not be used.
       if (userinfo.sub !== claims.sub) throw new AppError('provider_error', { detail: 'userinfo: sub differs from the ID token' });
       for (const [name, value] of Object.entries(userinfo)) {
@@ -143,7 +145,7 @@ export function createOidcLogin(options: OidcLoginOptions) {
       res.redirect(303, '/');
       return;
     }
-    options.logger.info('login_refused', { code: failure.code, detail: failure.detail });
+    options.logger.info('login_refused', { error: failure.code, detail: failure.detail });
     res.redirect(303, `/?login_error=${failure.code}`);
   };
 

@@ -1,5 +1,5 @@
 import { AppError } from '../errors/app-error.ts';
-import { callProvider, fetchProviderJson, isJsonObject } from './provider-http.ts';
+import { callProvider, DEFAULT_PROVIDER_HTTP, fetchProviderJson, isJsonObject, type ProviderHttpOptions } from './provider-http.ts';
 import type { ProviderMetadata } from './provider-metadata.ts';
 
 export interface ClientCredentials {
@@ -14,7 +14,9 @@ export interface TokenResponse extends Record<string, unknown> {
 }
 
 /** RFC 6749 §4.1.3 with PKCE's code_verifier (RFC 7636 §4.5). */
-export async function exchangeCode(metadata: ProviderMetadata, client: ClientCredentials, params: Record<string, string>): Promise<TokenResponse> {
+export async function exchangeCode(
+  metadata: ProviderMetadata, client: ClientCredentials, params: Record<string, string>, http: ProviderHttpOptions = DEFAULT_PROVIDER_HTTP,
+): Promise<TokenResponse> {
   const body = new URLSearchParams(params);
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
   if (metadata.tokenEndpointAuthMethods.includes('client_secret_basic') || !metadata.tokenEndpointAuthMethods.includes('client_secret_post')) {
@@ -25,7 +27,7 @@ export async function exchangeCode(metadata: ProviderMetadata, client: ClientCre
     body.set('client_id', client.clientId);
     body.set('client_secret', client.clientSecret);
   }
-  const answer = await callProvider(metadata.tokenEndpoint, { method: 'POST', headers, body }, 'token');
+  const answer = await callProvider(metadata.tokenEndpoint, { method: 'POST', headers, body }, 'token', http);
   if (answer.status >= 500) throw new AppError('provider_unavailable', { detail: `token: HTTP ${answer.status}` });
   if (answer.status !== 200) {
     const error = isJsonObject(answer.json) && typeof answer.json.error === 'string' ? answer.json.error : `HTTP ${answer.status}`;
@@ -36,8 +38,8 @@ export async function exchangeCode(metadata: ProviderMetadata, client: ClientCre
   return answer.json as TokenResponse;
 }
 
-export async function fetchUserinfo(endpoint: string, accessToken: string): Promise<Record<string, unknown>> {
-  return fetchProviderJson(endpoint, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' } }, 'userinfo');
+export async function fetchUserinfo(endpoint: string, accessToken: string, http: ProviderHttpOptions = DEFAULT_PROVIDER_HTTP): Promise<Record<string, unknown>> {
+  return fetchProviderJson(endpoint, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' } }, 'userinfo', http);
 }
 
 function formEncode(value: string): string {

@@ -6,6 +6,7 @@ import { readSessionUser } from '../auth/session-user.ts';
 export interface RateLimitSettings {
   loginPerMinute: number;
   tokenPerMinute: number;
+  windowMs?: number;
 }
 
 const MINUTE_MS = 60_000;
@@ -25,7 +26,7 @@ function refuse(req: Request, _res: unknown, next: (error: unknown) => void): vo
  * live in memory, so with several instances each enforces its own share.
  */
 export function createRateLimits(settings: RateLimitSettings): { login: RequestHandler; token: RequestHandler } {
-  const common = { windowMs: MINUTE_MS, standardHeaders: 'draft-8' as const, legacyHeaders: false, handler: refuse };
+  const common = { windowMs: settings.windowMs ?? MINUTE_MS, standardHeaders: 'draft-8' as const, legacyHeaders: false, handler: refuse };
   return {
     login: rateLimit({ ...common, limit: settings.loginPerMinute, keyGenerator: clientAddressKey, identifier: 'login' }),
     token: rateLimit({

@@ -5,6 +5,9 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 
 export type IdTokenFlaw = 'none' | 'bad-signature' | 'alg-none' | 'wrong-issuer' | 'wrong-audience' | 'wrong-nonce' | 'expired';
 export type UserinfoAnswer = 'json' | 'html' | 'other-subject' | 'huge';
+/** How an endpoint fails: no answer at all, HTML, a 500, or a 10 MB body. */
+export type Outage = 'hang' | 'html' | 'error500' | 'huge';
+export type Endpoint = 'discovery' | 'jwks' | 'token' | 'userinfo';
 
 /**
  * A provider that lies on purpose, for what a real provider cannot be made to do: forge ID tokens
@@ -14,9 +17,29 @@ export async function startLyingProvider(options: { clientId: string; flaw?: IdT
   const signing = await generateKeyPair('RS256', { extractable: true });
   const impostor = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(signing.publicKey)), kid: 'real-key', alg: 'RS256', use: 'sig' };
-  const state = { flaw: options.flaw ?? 'none', userinfo: options.userinfo ?? 'json', lastAuthorize: {} as Record<string, string>, lastTokenBody: {} as Record<string, string> };
+  const state = {
+    flaw: options.flaw ?? 'none',
+    userinfo: options.userinfo ?? 'json',
+    outages: new Map<Endpoint, Outage>(),
+    lastAuthorize: {} as Record<string, string>,
+    lastTokenBody: {} as Record<string, string>,
+  };
+  const hanging = new Set<express.Response>();
   const app = express();
   let issuer = '';
+  const failWhenTold = (endpoint: Endpoint): express.RequestHandler => (_req, res, next) => {
+    const outage = state.outages.get(endpoint);
+    if (outage === undefined) return next();
+    if (outage === 'hang') { hanging.add(res); return undefined; }
+    if (outage === 'html') { res.status(200).type('html').send('<html><body>Maintenance</body></html>'); return undefined; }
+    if (outage === 'error500') { res.status(500).json({ error: 'server_error' }); return undefined; }
+    res.status(200).type('json').send(`{"padding":"${'x'.repeat(10 * 1024 * 1024)}"}`);
+    return undefined;
+  };
+  app.use('/.well-known/openid-configuration', failWhenTold('discovery'));
+  app.use('/jwks', failWhenTold('jwks'));
+  app.use('/token', failWhenTold('token'));
+  app.use('/userinfo', failWhenTold('userinfo'));
 
   app.get('/.well-known/openid-configuration', (_req, res) => {
     res.json({
@@ -67,13 +90,31 @@ export async function startLyingProvider(options: { clientId: string; flaw?: IdT
       .sign(state.flaw === 'bad-signature' ? impostor.privateKey : signing.privateKey);
   };
 
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  const listen = (port: number): Promise<Server> => new Promise((resolve, reject) => {
+    const s = app.listen(port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
   });
-  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let server = await listen(0);
+  let running = true;
+  const port = (server.address() as AddressInfo).port;
+  issuer = `http://127.0.0.1:${port}`;
+  const stop = () => new Promise<void>((resolve) => {
+    running = false;
+    for (const res of hanging) res.destroy();
+    hanging.clear();
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
   return {
     issuer,
     state,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    /** The provider goes away: its port refuses connections until `restart`. */
+    stop,
+    restart: async () => {
+      if (running) return;
+      server = await listen(port);
+      running = true;
+    },
+    close: stop,
   };
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type AppDependencies } from '../../server/app.ts';
 import { createIdTokenVerifier } from '../../server/auth/id-token-verifier.ts';
+import type { ProviderHttpOptions } from '../../server/auth/provider-http.ts';
 import { createMetadataSource } from '../../server/auth/provider-metadata.ts';
 import { loadConfig, type Config } from '../../server/config/load-config.ts';
 import { createMemoryLogger } from '../../server/logging/logger.ts';
@@ -42,6 +43,8 @@ export async function startTestApp(options: {
   dbPath?: string;
   env?: Record<string, string>;
   deps?: Partial<AppDependencies>;
+  providerHttp?: ProviderHttpOptions;
+  busyTimeoutMs?: number;
 }): Promise<TestApp> {
   const listener = options.listener ?? await reservePort();
   const dir = options.dbPath ? undefined : await mkdtemp(join(tmpdir(), 'bff-test-'));
@@ -69,12 +72,14 @@ export async function startTestApp(options: {
     absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
     logger,
     ...(options.deps?.now ? { now: options.deps.now } : {}),
+    ...(options.busyTimeoutMs !== undefined ? { busyTimeoutMs: options.busyTimeoutMs } : {}),
   });
   const app = createApp(config, {
     sessionStore,
-    metadata: createMetadataSource({ issuer: config.oidc.issuer, logger, retryAfterFailureMs: 0 }),
-    verifier: createIdTokenVerifier({ clientId: config.oidc.clientId }),
+    metadata: createMetadataSource({ issuer: config.oidc.issuer, logger, retryAfterFailureMs: 0, http: options.providerHttp }),
+    verifier: createIdTokenVerifier({ clientId: config.oidc.clientId, http: options.providerHttp }),
     logger,
+    providerHttp: options.providerHttp,
     ...options.deps,
   });
   listener.server.on('request', app);
