@@ -158,7 +158,9 @@ function createStateStore(now: () => number, pending: { codeVerifier?: string; r
       callback: (error: unknown, handle?: string) => void) {
       if (!req.session) return callback(new AppError('session_store_unavailable', { detail: 'no session on login' }));
       const login: PendingLogin = { nonce: ctx.nonce, codeVerifier: appState.codeVerifier, returnTo: appState.returnTo, createdAt: now() };
-      return callback(null, rememberPendingLogin(req.session as unknown as Record<string, unknown>, login));
+      const handle = rememberPendingLogin(req.session as unknown as Record<string, unknown>, login);
+      // Saved before the redirect: a store that cannot write must fail here with a 503, not later as a baffling state mismatch.
+      return req.session.save((error?: unknown) => (error ? callback(error) : callback(null, handle)));
     },
     verify(req: Request, handle: unknown, callback: (error: unknown, ctx?: unknown, state?: unknown) => void) {
       const taken = takePendingLogin(req.session as unknown as Record<string, unknown> | undefined, handle, now());
