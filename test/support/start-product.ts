@@ -37,7 +37,8 @@ export async function startProduct(env: Record<string, string>, options: { timeo
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': npm may exit before the node process it started has written its last lines.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
 
   const listening = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), options.timeoutMs ?? 30_000);
@@ -75,7 +76,7 @@ export async function runProductToExit(env: Record<string, string>, timeoutMs = 
   child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   const timer = setTimeout(() => kill(child), timeoutMs);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
   clearTimeout(timer);
   return { code, output };
 }
