@@ -18,5 +18,7 @@ export function toLocalPath(value: unknown): string {
     return '/';
   }
   if (url.origin !== PROBE_ORIGIN) return '/';
-  return `${url.pathname}${url.search}${url.hash}`;
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  // Dot segments are resolved above: `/.//evil` becomes `//evil`, protocol-relative again.
+  return path.startsWith('//') ? '/' : path;
 }

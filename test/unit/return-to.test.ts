@@ -18,7 +18,7 @@ describe('toLocalPath', () => {
     '//evil.example', '/\\evil.example', '\\\\evil.example', 'https:evil.example', 'https://evil.example',
     'javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'data:text/html,hi', '/\t/evil.example', '/\n/evil.example',
     '/\r\n/evil.example', '\t//evil.example', ' //evil.example', '///evil.example', 'evil.example', '',
-    '/\u0000/evil', `/${'a'.repeat(3000)}`,
+    '/\u0000/evil', `/${'a'.repeat(3000)}`, '/.//evil.example', '/a/..//evil.example', '/./../..//evil.example',
   ];
   for (const input of refused) {
     it(`turns ${JSON.stringify(input.slice(0, 40))} into /`, () => assert.equal(toLocalPath(input), '/'));

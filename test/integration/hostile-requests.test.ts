@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { startLyingProvider } from '../support/lying-provider.ts';
+import { CookieJar, hop } from '../support/http-hop.ts';
+import { startTestApp, type TestApp } from '../support/test-app.ts';
+
+const CLIENT_ID = 'hostile-client';
+
+/** A raw request, for what fetch refuses to send (oversized headers, broken encodings). */
+function rawRequest(url: string, path: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const req = httpRequest({ host: target.hostname, port: target.port, path, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('hostile requests', () => {
+  let provider: Awaited<ReturnType<typeof startLyingProvider>>;
+  let app: TestApp;
+
+  before(async () => {
+    provider = await startLyingProvider({ clientId: CLIENT_ID });
+    app = await startTestApp({
+      issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: 's',
+      env: { CORS_ALLOWED_ORIGINS: 'https://partner.example' },
+    });
+  });
+  after(async () => {
+    await app.stop();
+    await app.cleanup();
+    await provider.close();
+  });
+
+  async function login(returnTo?: string): Promise<{ jar: CookieJar; landing: string }> {
+    const jar = new CookieJar();
+    const query = returnTo === undefined ? '' : `?returnTo=${encodeURIComponent(returnTo)}`;
+    const start = await hop(`${app.url}/login${query}`, { jar });
+    const callback = await hop((await hop(start.location!)).location!, { jar });
+    return { jar, landing: callback.location! };
+  }
+
+  describe('cross-site requests', () => {
+    const cases: Array<[string, Record<string, string>, number]> = [
+      ['same-origin fetch (Sec-Fetch-Site: same-origin)', { 'sec-fetch-site': 'same-origin' }, 200],
+      ['the address bar (Sec-Fetch-Site: none)', { 'sec-fetch-site': 'none' }, 200],
+      ['a non-browser client with the cookie and no browser headers', {}, 200],
+      ['an old browser on this origin (Origin only)', { origin: 'ORIGIN' }, 200],
+      ['another site (Sec-Fetch-Site: cross-site)', { 'sec-fetch-site': 'cross-site' }, 403],
+      ['a sibling subdomain (Sec-Fetch-Site: same-site)', { 'sec-fetch-site': 'same-site' }, 403],
+      ['an old browser on another site (Origin only)', { origin: 'https://evil.example' }, 403],
+      ['another site sending the custom header anyway', { 'sec-fetch-site': 'cross-site', 'x-hivekit-bff': '1' }, 403],
+      ['an allow-listed CORS origin', { 'sec-fetch-site': 'same-site', origin: 'https://partner.example' }, 200],
+    ];
+    for (const [who, headers, status] of cases) {
+      it(`GET /hivekit-access-token from ${who} answers ${status}`, async () => {
+        const { jar } = await login();
+        const resolved = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v === 'ORIGIN' ? app.url : v]));
+        const response = await hop(`${app.url}/hivekit-access-token`, { jar, headers: resolved });
+        assert.equal(response.status, status);
+        if (status === 403) {
+          assert.deepEqual(Object.keys(response.json as object).sort(), ['error', 'message']);
+          assert.doesNotMatch(response.text, /eyJ/);
+        }
+      });
+    }
+
+    it('CORS answers only the allow-listed origin, with credentials and Vary: Origin, never a wildcard or a reflection', async () => {
+      const { jar } = await login();
+      const allowed = await hop(`${app.url}/hivekit-access-token`, { jar, headers: { origin: 'https://partner.example' } });
+      assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://partner.example');
+      assert.equal(allowed.headers.get('access-control-allow-credentials'), 'true');
+      assert.match(allowed.headers.get('vary') ?? '', /Origin/);
+      const other = await hop(`${app.url}/hivekit-access-token`, { jar, headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+      assert.equal(other.headers.get('access-control-allow-origin'), null);
+      const preflight = await hop(`${app.url}/hivekit-access-token`, {
+        method: 'OPTIONS', headers: { origin: 'https://partner.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-hivekit-bff' },
+      });
+      assert.equal(preflight.status, 204);
+      assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /X-Hivekit-BFF/i);
+    });
+  });
+
+  describe('security headers', () => {
+    for (const path of ['/', '/hivekit-access-token', '/healthz', '/no-such-page']) {
+      it(`${path} carries CSP, nosniff, Referrer-Policy and frame protection, and no X-Powered-By`, async () => {
+        const response = await hop(`${app.url}${path}`);
+        const csp = response.headers.get('content-security-policy') ?? '';
+        assert.match(csp, /default-src 'self'/);
+        assert.match(csp, /frame-ancestors 'none'/);
+        assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+        assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+        assert.equal(response.headers.get('referrer-policy'), 'no-referrer');
+        assert.equal(response.headers.get('x-frame-options'), 'DENY');
+        assert.equal(response.headers.get('x-powered-by'), null);
+        assert.equal(response.headers.get('strict-transport-security'), null, 'no HSTS over plain http');
+      });
+    }
+
+    it('HSTS is sent when PUBLIC_URL is https', async () => {
+      const secure = await startTestApp({ issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: 's', env: { PUBLIC_URL: 'https://bff.example' } });
+      try {
+        const response = await hop(`${secure.url}/healthz`);
+        assert.match(response.headers.get('strict-transport-security') ?? '', /max-age=31536000/);
+      } finally {
+        await secure.stop();
+        await secure.cleanup();
+      }
+    });
+  });
+
+  describe('rate limits', () => {
+    it('login and token routes answer 429 with Retry-After past their limit, and recover after the window', async () => {
+      const limited = await startTestApp({
+        issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: 's',
+        env: { RATE_LIMIT_LOGIN_PER_MINUTE: '3', RATE_LIMIT_TOKEN_PER_MINUTE: '5' },
+        deps: { rateLimitWindowMs: 1000 },
+      });
+      try {
+        const starts = [];
+        for (let i = 0; i < 4; i += 1) starts.push((await hop(`${limited.url}/login`, { headers: { accept: 'application/json' } })));
+        assert.deepEqual(starts.map((r) => r.status), [302, 302, 302, 429]);
+        assert.ok(Number(starts[3]!.headers.get('retry-after')) >= 1);
+        assert.equal((starts[3]!.json as { error: string }).error, 'rate_limited');
+
+        const anonymous = [];
+        for (let i = 0; i < 6; i += 1) anonymous.push((await hop(`${limited.url}/hivekit-access-token`)).status);
+        assert.deepEqual(anonymous, [401, 401, 401, 401, 401, 429]);
+
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        assert.equal((await hop(`${limited.url}/login`)).status, 302);
+        assert.equal((await hop(`${limited.url}/hivekit-access-token`)).status, 401);
+      } finally {
+        await limited.stop();
+        await limited.cleanup();
+      }
+    });
+  });
+
+  describe('open redirects through returnTo', () => {
+    const corpus = [
+      '//evil.example', '/\\evil.example', '\\/evil.example', 'https:evil.example', 'https://evil.example',
+      'javascript:alert(document.cookie)', 'java\tscript:alert(1)', '/\t/evil.example', '/\n/evil.example',
+      '/\r/evil.example', ' //evil.example', '%2F%2Fevil.example', '/%09/evil.example', '/%5Cevil.example',
+      '///evil.example', '/.//evil.example', 'http:/evil.example', '\u3002evil.example', '//evil.example@app',
+      '/\\/evil.example', '\u0000//evil.example',
+    ];
+    for (const returnTo of corpus) {
+      it(`a login with returnTo ${JSON.stringify(returnTo)} lands on this origin`, async () => {
+        const { landing } = await login(returnTo);
+        const url = new URL(landing);
+        assert.equal(url.origin, app.url);
+        // And as a browser would resolve it, tabs and newlines stripped:
+        assert.equal(new URL(landing.replace(/[\t\n\r]/g, ''), app.url).origin, app.url);
+      });
+    }
+    it('a local returnTo survives the login', async () => {
+      assert.equal((await login('/dashboard?x=1#top')).landing, `${app.url}/dashboard?x=1#top`);
+    });
+  });
+
+  describe('oversized and malformed input', () => {
+    it('a forged, truncated or malformed session cookie is simply not signed in', async () => {
+      for (const cookie of ['hivekit.sid=s%3Aforged.signature', 'hivekit.sid=%%%', 'hivekit.sid=', `hivekit.sid=${'a'.repeat(4000)}`, 'hivekit.sid=s%3A\u00ff']) {
+        const response = await hop(`${app.url}/hivekit-access-token`, { headers: { cookie } });
+        assert.equal(response.status, 401, cookie.slice(0, 30));
+      }
+    });
+
+    it('headers over 16 KB are refused with 431 and the server stays up', async () => {
+      assert.equal(await rawRequest(app.url, '/hivekit-access-token', { cookie: `hivekit.sid=${'a'.repeat(20_000)}` }), 431);
+      assert.equal(await rawRequest(app.url, '/healthz', { 'x-filler': 'b'.repeat(20_000) }), 431);
+      assert.equal((await hop(`${app.url}/healthz`)).status, 200);
+    });
+
+    it('malformed paths and parameters answer 4xx, never 500', async () => {
+      const paths = [
+        '/%E0%A4%A', '/login?returnTo=%E0%A4%A', '/login?returnTo[]=/a&returnTo[]=/b', '/login?returnTo[x]=1',
+        `/login?returnTo=/${'a'.repeat(8000)}`, '/oauth2/redirect?code[]=a&state[]=b', '/oauth2/redirect?code=a&code=b&state=c&state=d',
+        '/oauth2/redirect?error=access_denied&error_description=%3Cscript%3E', '/oauth2/redirect?error=server_error', '/oauth2/redirect',
+        '/hivekit-access-token?x=%00', '/..%2f..%2fetc%2fpasswd', '/%2e%2e/%2e%2e/etc/passwd', '/public/../package.json',
+      ];
+      for (const path of paths) {
+        const status = await rawRequest(app.url, path);
+        assert.ok(status >= 200 && status < 500, `${path.slice(0, 50)} answered ${status}`);
+      }
+    });
+
+    it('a provider error in the callback names the problem without echoing the provider\'s text', async () => {
+      const response = await hop(`${app.url}/oauth2/redirect?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C/script%3E&state=x`, { jar: new CookieJar() });
+      assert.equal(response.status, 303);
+      assert.match(response.location!, /login_error=(access_denied|state_mismatch)$/);
+    });
+
+    it('request bodies are not read: a large POST /logout body answers without buffering it', async () => {
+      const response = await hop(`${app.url}/logout`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: 'x'.repeat(1_000_000) });
+      assert.ok(response.status < 500);
+    });
+  });
+});
