@@ -112,6 +112,8 @@ export function createOidcLogin(options: OidcLoginOptions) {
         code_challenge_method: 'S256',
       });
       const returnTo = toLocalPath(req.query.returnTo);
+      // The library treats any request carrying `code` or `error` as a callback; /login only ever starts one.
+      Object.defineProperty(req, 'query', { value: {}, configurable: true });
       initialize(req, res, () => {
         // The library hands `state` to our state store as its app state.
         passport.authenticate(strategy as never, { state: { codeVerifier, returnTo } } as never)(req, res, next);
