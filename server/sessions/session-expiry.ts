@@ -7,8 +7,10 @@ export interface SessionLifetimes {
 export const STORED_EXPIRY_KEY = 'storedExpiresAt';
 /** Set at login; the absolute lifetime counts from it. */
 export const CREATED_AT_KEY = 'createdAt';
-// A session without a user only holds a login in progress; OAuth logins take seconds, not hours.
-export const PENDING_LOGIN_LIFETIME_MS = 10 * 60 * 1000;
+// A session without a user only holds logins in progress, which expire after 10 minutes
+// (pending-logins.ts). The row outlives them by 5 minutes so a late callback is told "expired",
+// not "started in another browser".
+export const PENDING_LOGIN_LIFETIME_MS = 15 * 60 * 1000;
 
 /** When a session ends if it is written now: idle window from now, capped by the absolute lifetime. */
 export function computeSessionExpiry(data: Record<string, unknown>, now: number, lifetimes: SessionLifetimes): number {

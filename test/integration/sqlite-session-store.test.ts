@@ -96,10 +96,10 @@ describe('the SQLite session store', () => {
     await handle.close();
   });
 
-  it('gives a pre-login session (no user yet) ten minutes', async () => {
+  it('gives a pre-login session (no user yet) fifteen minutes', async () => {
     const handle = await openSqliteSessionStore({ path: join(dir, 'pending.db'), ...lifetimes, logger: createMemoryLogger(), now });
     await set(handle, 'pending', { cookie: { path: '/' }, pendingLogins: {} });
-    clock += 9 * 60_000;
+    clock += 14 * 60_000;
     assert.ok(await get(handle, 'pending'));
     clock += 2 * 60_000;
     assert.equal(await get(handle, 'pending'), undefined);
