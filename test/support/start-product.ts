@@ -27,7 +27,8 @@ export interface RunningProduct {
  * Starts the product exactly as the README's start command does (`npm start`), with only the
  * environment given here plus PATH and HOME, and waits until it logs that it listens.
  */
-export async function startProduct(env: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<RunningProduct> {
+/** `npm start` in its own process group, stdout and stderr collected together. */
+function spawnProduct(env: Record<string, string>) {
   const child = spawn('npm', ['start', '--silent'], {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
@@ -39,24 +40,29 @@ export async function startProduct(env: Record<string, string>, options: { timeo
   child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   // 'close', not 'exit': npm may exit before the node process it started has written its last lines.
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+export async function startProduct(env: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<RunningProduct> {
+  const { child, exited, output: currentOutput } = spawnProduct(env);
 
   const listening = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), options.timeoutMs ?? 30_000);
     const check = () => {
-      if (/"event":"listening"/.test(output)) { clearTimeout(timer); resolve(true); }
+      if (/"event":"listening"/.test(currentOutput())) { clearTimeout(timer); resolve(true); }
     };
     child.stdout!.on('data', check);
     void exited.then(() => { clearTimeout(timer); resolve(false); });
   });
   if (!listening) {
     kill(child);
-    throw new Error(`the product did not start:\n${output}`);
+    throw new Error(`the product did not start:\n${currentOutput()}`);
   }
   const port = env.PORT ?? '3000';
   return {
     url: `http://localhost:${port}`,
     child,
-    output: () => output,
+    output: currentOutput,
     stop: async () => {
       kill(child, 'SIGTERM');
       return exited;
@@ -66,19 +72,11 @@ export async function startProduct(env: Record<string, string>, options: { timeo
 
 /** Runs the start command to its end, for configurations that must refuse to start. */
 export async function runProductToExit(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
-  const child = spawn('npm', ['start', '--silent'], {
-    cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const { child, exited, output } = spawnProduct(env);
   const timer = setTimeout(() => kill(child), timeoutMs);
-  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+  const code = await exited;
   clearTimeout(timer);
-  return { code, output };
+  return { code, output: output() };
 }
 
 function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
