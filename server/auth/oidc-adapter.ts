@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Passport } from 'passport';
 import OpenIDConnectStrategy from 'passport-openidconnect';
-import { AppError, type ErrorCode } from '../errors/app-error.ts';
+import { AppError } from '../errors/app-error.ts';
 import type { Logger } from '../logging/logger.ts';
+import { classifyFailure, deliverSafely, providerRefusal, readCallbackParams, type LoginFailure } from './callback-outcome.ts';
 import type { IdTokenVerifier } from './id-token-verifier.ts';
 import { rememberPendingLogin, takePendingLogin, type PendingLogin } from './pending-logins.ts';
 import { exchangeCode, fetchUserinfo, type ClientCredentials } from './provider-calls.ts';
@@ -43,7 +44,8 @@ export function createOidcLogin(options: OidcLoginOptions) {
   passport.serializeUser((user, done) => done(null, user));
   const initialize = passport.initialize();
 
-  const buildStrategy = (metadata: ProviderMetadata, pending: { codeVerifier?: string; returnTo?: string }) => {
+  /** One strategy per request: it carries this request's PKCE verifier, and the provider's latest metadata. */
+  const buildStrategy = (metadata: ProviderMetadata, pending: Pending, fail: (error: unknown) => void) => {
     const strategy = new OpenIDConnectStrategy({
       issuer: metadata.issuer,
       authorizationURL: metadata.authorizationEndpoint,
@@ -56,28 +58,35 @@ export function createOidcLogin(options: OidcLoginOptions) {
       nonce: true,
       passReqToCallback: true,
       skipUserProfile: true,
-      store: createStateStore(now, pending),
-    }, verifyLogin(metadata)) as unknown as StrategyInternals;
+      store: createStateStore(now, pending, fail),
+    }, verifyLogin(metadata, fail)) as unknown as StrategyInternals;
 
     strategy._oauth2.getOAuthAccessToken = (code, params, callback) => {
       exchangeCode(metadata, options.client, { ...params, code, code_verifier: pending.codeVerifier ?? '' }, options.http).then(
-        (tokens) => callback(null, tokens.access_token, tokens.refresh_token, tokens),
+        (tokens) => deliverSafely(() => callback(null, tokens.access_token, tokens.refresh_token, tokens), fail),
         // The library wraps this as InternalOAuthError and keeps ours as `oauthError`.
-        (error: unknown) => callback(error),
+        (error: unknown) => deliverSafely(() => callback(error), fail),
       );
     };
     return strategy;
   };
 
   // Arity 9 with passReqToCallback: the library passes the raw ID token, which is what we verify.
-  const verifyLogin = (metadata: ProviderMetadata) =>
+  const verifyLogin = (metadata: ProviderMetadata, fail: (error: unknown) => void) =>
     function verify(_req: Request, _iss: string, _profile: unknown, _ctx: unknown, idToken: string,
       accessToken: string, _refreshToken: string, _params: unknown, done: Done) {
-      completeVerification(metadata, idToken, accessToken).then((user) => done(null, user), (error) => done(error));
+      completeVerification(metadata, idToken, accessToken).then(
+        (user) => deliverSafely(() => done(null, user), fail),
+        (error: unknown) => deliverSafely(() => done(error), fail),
+      );
     };
 
   const completeVerification = async (metadata: ProviderMetadata, idToken: string, accessToken: string): Promise<SessionUser> => {
     const claims: Record<string, unknown> = { ...(await options.verifier.verify(idToken, metadata)) };
+    // OIDC Core §2: sub is a string of at most 255 ASCII characters; anything else could merge two users.
+    if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 255) {
+      throw new AppError('provider_error', { detail: 'id token: sub is not a string of 1..255 characters' });
+    }
     if (metadata.userinfoEndpoint && accessToken) {
       const userinfo = await fetchUserinfo(metadata.userinfoEndpoint, accessToken, options.http);
       // OIDC Core §5.3.2: userinfo for another subject must not be used.
@@ -93,7 +102,7 @@ export function createOidcLogin(options: OidcLoginOptions) {
       throw new AppError('provider_error', { detail: (error as Error).message });
     }
     return {
-      sub: String(claims.sub),
+      sub: claims.sub,
       name: typeof claims.name === 'string' ? claims.name : undefined,
       email: typeof claims.email === 'string' ? claims.email : undefined,
       claims: userClaims,
@@ -105,7 +114,7 @@ export function createOidcLogin(options: OidcLoginOptions) {
   const startLogin: RequestHandler = (req, res, next) => {
     options.metadata.get().then((metadata) => {
       const codeVerifier = randomBytes(32).toString('base64url');
-      const strategy = buildStrategy(metadata, {});
+      const strategy = buildStrategy(metadata, {}, next);
       // RFC 7636 §4.2: S256 challenge of the verifier.
       strategy.authorizationParams = () => ({
         code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
@@ -118,16 +127,25 @@ export function createOidcLogin(options: OidcLoginOptions) {
         // The library hands `state` to our state store as its app state.
         passport.authenticate(strategy as never, { state: { codeVerifier, returnTo } } as never)(req, res, next);
       });
-    }, next);
+    }).catch(next);
   };
 
   const finishLogin: RequestHandler = (req, res, next) => {
+    const refuse = (failure: LoginFailure) => refuseLogin(req, res, next, failure);
+    const params = readCallbackParams(req.query as Record<string, unknown>);
+    if (params.kind === 'malformed') return refuse({ code: 'login_failed', detail: params.detail });
+    if (params.kind === 'error') {
+      // The state is checked (and spent) first: another site cannot make us show "access denied".
+      const taken = takePendingLogin(req.session as unknown as Record<string, unknown> | undefined, params.state, now());
+      return refuse('failure' in taken ? { code: taken.failure, detail: `state: ${taken.failure}` } : providerRefusal(params.error));
+    }
     options.metadata.get().then((metadata) => {
-      const pending: { codeVerifier?: string; returnTo?: string } = {};
-      const strategy = buildStrategy(metadata, pending);
+      const pending: Pending = {};
+      const fail = (error: unknown) => refuse(classifyFailure(error, undefined));
+      const strategy = buildStrategy(metadata, pending, fail);
       initialize(req, res, () => {
         passport.authenticate(strategy as never, (error: unknown, user: SessionUser | false, info: unknown) => {
-          if (error || !user) return refuseLogin(req, res, next, classifyFailure(error, info));
+          if (error || !user) return refuse(classifyFailure(error, info));
           (req.session as unknown as Record<string, unknown>)[CREATED_AT_KEY] = now();
           // keepSessionInfo carries other tabs' pending logins into the regenerated session.
           req.logIn(user, { keepSessionInfo: true } as never, (loginError?: unknown) => {
@@ -137,10 +155,11 @@ export function createOidcLogin(options: OidcLoginOptions) {
           });
         })(req, res, next);
       });
-    }, (error: unknown) => refuseLogin(req, res, next, classifyFailure(error, undefined)));
+    }).catch((error: unknown) => refuse(classifyFailure(error, undefined)));
   };
 
-  const refuseLogin = (req: Request, res: Response, next: NextFunction, failure: { code: ErrorCode; detail: string }) => {
+  const refuseLogin = (req: Request, res: Response, next: NextFunction, failure: LoginFailure) => {
+    if (res.headersSent) return;
     if (failure.code === 'session_store_unavailable') return next(new AppError(failure.code, { detail: failure.detail }));
     // A stale tab or the back button after a successful login: the user is signed in, so just go home.
     if ((failure.code === 'state_mismatch' || failure.code === 'login_expired') && readSessionUser(req)) {
@@ -154,7 +173,9 @@ export function createOidcLogin(options: OidcLoginOptions) {
   return { startLogin, finishLogin };
 }
 
-function createStateStore(now: () => number, pending: { codeVerifier?: string; returnTo?: string }) {
+type Pending = { codeVerifier?: string; returnTo?: string };
+
+function createStateStore(now: () => number, pending: Pending, fail: (error: unknown) => void) {
   return {
     store(req: Request, ctx: { nonce?: string }, appState: { codeVerifier: string; returnTo: string }, _meta: unknown,
       callback: (error: unknown, handle?: string) => void) {
@@ -162,7 +183,7 @@ function createStateStore(now: () => number, pending: { codeVerifier?: string; r
       const login: PendingLogin = { nonce: ctx.nonce, codeVerifier: appState.codeVerifier, returnTo: appState.returnTo, createdAt: now() };
       const handle = rememberPendingLogin(req.session as unknown as Record<string, unknown>, login);
       // Saved before the redirect: a store that cannot write must fail here with a 503, not later as a baffling state mismatch.
-      return req.session.save((error?: unknown) => (error ? callback(error) : callback(null, handle)));
+      return req.session.save((error?: unknown) => deliverSafely(() => (error ? callback(error) : callback(null, handle)), fail));
     },
     verify(req: Request, handle: unknown, callback: (error: unknown, ctx?: unknown, state?: unknown) => void) {
       const taken = takePendingLogin(req.session as unknown as Record<string, unknown> | undefined, handle, now());
@@ -172,26 +193,4 @@ function createStateStore(now: () => number, pending: { codeVerifier?: string; r
       return callback(null, { nonce: taken.login.nonce }, {});
     },
   };
-}
-
-/** Every way the callback can fail, reduced to one code a person can act on; details go to the log only. */
-function classifyFailure(error: unknown, info: unknown): { code: ErrorCode; detail: string } {
-  const reason = (info as { reason?: unknown } | undefined)?.reason;
-  if (reason === 'state_mismatch' || reason === 'login_expired') return { code: reason, detail: `state: ${reason}` };
-  if (!error) {
-    const message = (info as { message?: unknown } | undefined)?.message;
-    // The library reports access_denied and its own ID-token claim checks as failures with a message.
-    if (typeof message === 'string' && message.startsWith('ID token')) return { code: 'provider_error', detail: message };
-    return { code: 'access_denied', detail: 'the provider answered access_denied' };
-  }
-  const wrapped = (error as { oauthError?: unknown }).oauthError;
-  const appError = error instanceof AppError ? error : wrapped instanceof AppError ? wrapped : undefined;
-  if (appError) return { code: appError.code, detail: appError.detail ?? appError.message };
-  const name = (error as { name?: unknown }).name;
-  const code = (error as { code?: unknown }).code;
-  if (name === 'AuthorizationError') {
-    return { code: 'login_failed', detail: `provider error response: ${typeof code === 'string' ? code : 'unknown'}` };
-  }
-  if (name === 'TokenError') return { code: 'login_failed', detail: `token endpoint refused: ${typeof code === 'string' ? code : 'unknown'}` };
-  return { code: 'login_failed', detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown failure' };
 }

@@ -35,11 +35,23 @@ export async function exchangeCode(
   }
   if (!isJsonObject(answer.json)) throw new AppError('provider_error', { detail: 'token: the answer is not a JSON object' });
   if (typeof answer.json.id_token !== 'string') throw new AppError('provider_error', { detail: 'token: no id_token in the answer' });
+  // passport-openidconnect reads the payload unguarded before our signature check runs: give it only JSON objects.
+  if (!hasJsonObjectPayload(answer.json.id_token)) throw new AppError('provider_error', { detail: 'token: the id_token payload is not a JSON object' });
   return answer.json as TokenResponse;
 }
 
 export async function fetchUserinfo(endpoint: string, accessToken: string, http: ProviderHttpOptions = DEFAULT_PROVIDER_HTTP): Promise<Record<string, unknown>> {
   return fetchProviderJson(endpoint, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' } }, 'userinfo', http);
+}
+
+function hasJsonObjectPayload(jwt: string): boolean {
+  const parts = jwt.split('.');
+  if (parts.length !== 3) return false;
+  try {
+    return isJsonObject(JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')));
+  } catch {
+    return false;
+  }
 }
 
 function formEncode(value: string): string {

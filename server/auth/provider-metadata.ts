@@ -16,7 +16,7 @@ export interface ProviderMetadata {
 export interface MetadataSource {
   /** Cached metadata, loading it when missing or stale; concurrent callers share one request. */
   get(): Promise<ProviderMetadata>;
-  /** Loaded and not older than its lifetime: what /readyz reports. */
+  /** Loaded at least once: what /readyz reports (stale metadata is refreshed on use, and still serves if that fails). */
   isLoaded(): boolean;
 }
 
@@ -48,7 +48,7 @@ export function createMetadataSource(options: {
   const isFresh = () => cached !== undefined && now() - cached.loadedAt < maxAgeMs;
 
   return {
-    isLoaded: isFresh,
+    isLoaded: () => cached !== undefined,
     get() {
       if (cached && isFresh()) return Promise.resolve(cached.metadata);
       // After a failure, answer fast from the failure rather than queueing every login behind a dead provider.
@@ -83,13 +83,17 @@ export function parseMetadata(document: Record<string, unknown>, expectedIssuer:
       detail: `discovery: issuer ${JSON.stringify(document.issuer)} does not match OIDC_ISSUER ${JSON.stringify(expectedIssuer)}`,
     });
   }
+  const localIssuer = isLocalUrl(expectedIssuer);
   const url = (name: string, required: boolean): string | undefined => {
     const value = document[name];
     if (value === undefined && !required) return undefined;
-    if (typeof value !== 'string' || !isHttpUrl(value)) {
-      throw new AppError('provider_error', { detail: `discovery: ${name} is missing or not an http(s) URL` });
+    const parsed = typeof value === 'string' ? parseUrl(value) : undefined;
+    // The code and the client secret travel to these endpoints: https only, unless the issuer itself is local.
+    if (!parsed || !(parsed.protocol === 'https:' || (parsed.protocol === 'http:' && localIssuer))) {
+      throw new AppError('provider_error', { detail: `discovery: ${name} is missing or not an https URL` });
     }
-    return value;
+    // The serialised URL, never the raw string: it ends up in a Location header, where raw Unicode throws.
+    return parsed.href;
   };
   const strings = (name: string, fallback: string[]): string[] => {
     const value = document[name];
@@ -112,11 +116,15 @@ export function parseMetadata(document: Record<string, unknown>, expectedIssuer:
   };
 }
 
-function isHttpUrl(value: string): boolean {
+function parseUrl(value: string): URL | undefined {
   try {
-    const protocol = new URL(value).protocol;
-    return protocol === 'https:' || protocol === 'http:';
+    return new URL(value);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function isLocalUrl(value: string): boolean {
+  const hostname = parseUrl(value)?.hostname;
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
 }

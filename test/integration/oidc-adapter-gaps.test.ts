@@ -17,8 +17,8 @@ describe('the OIDC adapter against a provider that lies', () => {
   let app: TestApp;
 
   before(async () => {
-    provider = await startLyingProvider({ clientId: CLIENT_ID });
-    app = await startTestApp({ issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: 'lying-secret' });
+    provider = await startLyingProvider({ clientId: CLIENT_ID, clientSecret: 'lying-secret-of-sufficient-length-0123' });
+    app = await startTestApp({ issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: 'lying-secret-of-sufficient-length-0123' });
   });
   after(async () => {
     await app.stop();
@@ -49,7 +49,8 @@ describe('the OIDC adapter against a provider that lies', () => {
     assert.equal(token.status, 200);
   });
 
-  const flaws: IdTokenFlaw[] = ['bad-signature', 'alg-none', 'wrong-issuer', 'wrong-audience', 'wrong-nonce', 'expired'];
+  const flaws: IdTokenFlaw[] = ['bad-signature', 'alg-none', 'wrong-issuer', 'wrong-audience', 'wrong-nonce', 'expired',
+    'hs256-client-secret', 'null-payload', 'object-sub', 'unknown-kid'];
   for (const flaw of flaws) {
     it(`an ID token with ${flaw} creates no session and answers a clean error`, async () => {
       provider.state.flaw = flaw;
@@ -74,6 +75,23 @@ describe('the OIDC adapter against a provider that lies', () => {
       assert.equal((await hop(`${app.url}/healthz`)).status, 200);
     });
   }
+
+  it('an error response from the provider is believed only with this browser\'s state', async () => {
+    const jar = new CookieJar();
+    const start = await hop(`${app.url}/login`, { jar });
+    const state = new URL(start.location!).searchParams.get('state')!;
+    const forged = await hop(`${app.url}/oauth2/redirect?error=access_denied&state=not-yours`, { jar: new CookieJar() });
+    assert.equal(forged.location, `${app.url}/?login_error=state_mismatch`);
+    const genuine = await hop(`${app.url}/oauth2/redirect?error=access_denied&error_description=ID%20token%20whatever&state=${state}`, { jar });
+    assert.equal(genuine.location, `${app.url}/?login_error=access_denied`);
+    const spent = await hop(`${app.url}/oauth2/redirect?error=access_denied&state=${state}`, { jar });
+    assert.equal(spent.location, `${app.url}/?login_error=state_mismatch`);
+  });
+
+  it('a callback without a code or an error is refused without starting a new login', async () => {
+    const response = await hop(`${app.url}/oauth2/redirect?state=x`, { jar: new CookieJar() });
+    assert.equal(response.location, `${app.url}/?login_error=login_failed`);
+  });
 
   it('a discovery document naming another issuer is refused', async () => {
     const other = await startTestApp({ issuer: `${provider.issuer}/`, clientId: CLIENT_ID, clientSecret: 'x' });

@@ -3,7 +3,8 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 
-export type IdTokenFlaw = 'none' | 'bad-signature' | 'alg-none' | 'wrong-issuer' | 'wrong-audience' | 'wrong-nonce' | 'expired';
+export type IdTokenFlaw = 'none' | 'bad-signature' | 'alg-none' | 'wrong-issuer' | 'wrong-audience' | 'wrong-nonce' | 'expired'
+  | 'hs256-client-secret' | 'null-payload' | 'object-sub' | 'unknown-kid';
 export type UserinfoAnswer = 'json' | 'html' | 'other-subject' | 'huge';
 /** How an endpoint fails: no answer at all, HTML, a 500, or a 10 MB body. */
 export type Outage = 'hang' | 'html' | 'error500' | 'huge';
@@ -13,7 +14,7 @@ export type Endpoint = 'discovery' | 'jwks' | 'token' | 'userinfo';
  * A provider that lies on purpose, for what a real provider cannot be made to do: forge ID tokens
  * with one flaw each, answer userinfo with garbage. Everything else follows the protocol.
  */
-export async function startLyingProvider(options: { clientId: string; flaw?: IdTokenFlaw; userinfo?: UserinfoAnswer }) {
+export async function startLyingProvider(options: { clientId: string; clientSecret?: string; flaw?: IdTokenFlaw; userinfo?: UserinfoAnswer }) {
   const signing = await generateKeyPair('RS256', { extractable: true });
   const impostor = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(signing.publicKey)), kid: 'real-key', alg: 'RS256', use: 'sig' };
@@ -72,17 +73,22 @@ export async function startLyingProvider(options: { clientId: string; flaw?: IdT
 
   const forgeIdToken = async (): Promise<string> => {
     const now = Math.floor(Date.now() / 1000);
-    const claims = {
-      sub: 'user-1',
+    const claims: Record<string, unknown> = {
+      sub: state.flaw === 'object-sub' ? { id: 'user-1' } : 'user-1',
       name: 'User One',
       nonce: state.flaw === 'wrong-nonce' ? 'not-the-nonce' : state.lastAuthorize.nonce,
     };
+    if (state.flaw === 'null-payload') return `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.bnVsbA.c2ln`;
+    if (state.flaw === 'hs256-client-secret') {
+      return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer(issuer).setAudience(options.clientId)
+        .setIssuedAt(now).setExpirationTime(now + 300).sign(new TextEncoder().encode(options.clientSecret ?? 's'));
+    }
     if (state.flaw === 'alg-none') {
       const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
       return `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ ...claims, iss: issuer, aud: options.clientId, iat: now, exp: now + 300 })}.`;
     }
     return new SignJWT(claims)
-      .setProtectedHeader({ alg: 'RS256', kid: 'real-key' })
+      .setProtectedHeader({ alg: 'RS256', kid: state.flaw === 'unknown-kid' ? 'never-published' : 'real-key' })
       .setIssuer(state.flaw === 'wrong-issuer' ? 'https://evil.example' : issuer)
       .setAudience(state.flaw === 'wrong-audience' ? 'another-client' : options.clientId)
       .setIssuedAt(state.flaw === 'expired' ? now - 7200 : now)
