@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import session from 'express-session';
@@ -37,13 +37,14 @@ type Callback = (error?: any, value?: any) => void;
  * Store plumbing; this adapter replaces what it gets wrong: WAL is set here (its option is read as
  * `concurrentDb`), the table exists before the store is used (it creates it asynchronously), every
  * callback fires once (it calls back twice on errors), a corrupt row is an absent session (it throws
- * inside a driver callback), and expired rows go in small indexed batches (it deletes them in one
- * unindexed statement every 24 h).
+ * inside a driver callback), and expired rows go in small indexed batches every minute (its own
+ * one-statement purge still runs at start and every 24 h, but finds nothing left to delete and
+ * cannot crash the process: see backgroundFacade).
  */
 export async function openSqliteSessionStore(options: SqliteSessionStoreOptions): Promise<SessionStoreHandle> {
   const now = options.now ?? Date.now;
   const batchSize = options.cleanupBatchSize ?? 1000;
-  const db = await openDatabase(options.path, options.busyTimeoutMs ?? 2000);
+  const db = await openDatabase(options.path, options.busyTimeoutMs ?? 2000, options.logger);
   let writes = 0;
 
   const run = (sql: string, params: unknown[]) => new Promise<number>((resolve, reject) => {
@@ -127,7 +128,7 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
     }
   }
 
-  const store = new GuardedSqliteStore({ db, table: TABLE });
+  const store = new GuardedSqliteStore({ db: backgroundFacade(db, options.logger), table: TABLE });
   const timer = setInterval(() => {
     cleanExpired().then(
       (deleted) => { if (deleted > 0) options.logger.info('sessions_cleaned', { deleted }); },
@@ -150,11 +151,37 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   };
 }
 
-async function openDatabase(path: string, busyTimeoutMs: number): Promise<sqlite3.Database> {
+/**
+ * What connect-sqlite3 itself gets to run: its constructor's CREATE TABLE (which throws on error
+ * inside the driver callback) and its unconditional purge at start and every 24 h (a statement
+ * without callback, whose failure is an 'error' event that would end the process). Both are
+ * redundant here, so their failures are logged and go no further. Our overrides use `db` directly.
+ */
+function backgroundFacade(db: sqlite3.Database, logger: Logger) {
+  const report = (error: Error | null) => {
+    if (error) logger.warn('session_store_background_failed', { error: (error as Error & { code?: string }).code ?? error.message });
+  };
+  return {
+    exec: (sql: string, callback?: (error: Error | null) => void) => db.exec(sql, (error: Error | null) => {
+      report(error);
+      if (!error) callback?.(null);
+    }),
+    run: (sql: string, params: unknown[], callback?: (error: Error | null) => void) => db.run(sql, params, (error: Error | null) => {
+      report(error);
+      callback?.(error);
+    }),
+    all: (sql: string, ...rest: unknown[]) => (db.all as (...args: unknown[]) => void)(sql, ...rest),
+  };
+}
+
+async function openDatabase(path: string, busyTimeoutMs: number, logger: Logger): Promise<sqlite3.Database> {
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Sessions hold ID tokens and claims: owner-only. SQLite gives its -wal and -shm files the database file's mode.
+    closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
   } catch (error) {
-    throw new Error(`cannot create the folder for the session database ${path}: ${describe(error)}`);
+    throw new Error(`cannot create the session database ${path}: ${describe(error)}`);
   }
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
     const handle: sqlite3.Database = new sqlite3.Database(path, (error: Error | null) => {
@@ -162,6 +189,8 @@ async function openDatabase(path: string, busyTimeoutMs: number): Promise<sqlite
     });
   });
   db.configure('busyTimeout', busyTimeoutMs);
+  // Statements run without a callback report failures as 'error' events; unheard, one would end the process.
+  db.on('error', (error: Error) => logger.warn('session_store_background_failed', { error: error.message }));
   await new Promise<void>((resolve, reject) => {
     // WAL lets readers (every token request) proceed while a login writes; NORMAL is durable in WAL mode.
     db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
@@ -181,12 +210,21 @@ function parseSessionRow(value: unknown): Record<string, unknown> | undefined {
   try {
     const data: unknown = JSON.parse(value);
     if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
-    const cookie = (data as { cookie?: unknown }).cookie;
-    if (typeof cookie !== 'object' || cookie === null) return undefined;
+    if (!isCookieData((data as { cookie?: unknown }).cookie)) return undefined;
     return data as Record<string, unknown>;
   } catch {
     return undefined;
   }
+}
+
+/** express-session rebuilds its Cookie from these fields and throws (a 500) on wrong types. */
+function isCookieData(cookie: unknown): boolean {
+  if (typeof cookie !== 'object' || cookie === null || Array.isArray(cookie)) return false;
+  const { originalMaxAge, expires, path, httpOnly, secure, sameSite, domain } = cookie as Record<string, unknown>;
+  const optional = (value: unknown, type: string) => value === undefined || value === null || typeof value === type;
+  return optional(originalMaxAge, 'number') && optional(path, 'string') && optional(httpOnly, 'boolean')
+    && optional(secure, 'boolean') && optional(domain, 'string') && (optional(sameSite, 'string') || typeof sameSite === 'boolean')
+    && (optional(expires, 'string') ? expires === undefined || expires === null || !Number.isNaN(Date.parse(expires as string)) : false);
 }
 
 function once(callback: Callback | undefined): Callback {

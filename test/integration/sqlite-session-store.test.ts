@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -113,10 +113,13 @@ describe('the SQLite session store', () => {
     await set(handle, 'good', signedIn(clock));
     await set(handle, 'bad', signedIn(clock));
     await set(handle, 'not-object', signedIn(clock));
+    await set(handle, 'bad-cookie', signedIn(clock));
     await query(path, "UPDATE sessions SET sess = '{not json' WHERE sid = 'bad'");
     await query(path, "UPDATE sessions SET sess = '[1,2]' WHERE sid = 'not-object'");
+    await query(path, `UPDATE sessions SET sess = '{"cookie":{"originalMaxAge":"x","expires":"never"}}' WHERE sid = 'bad-cookie'`);
     assert.equal(await get(handle, 'bad'), undefined);
     assert.equal(await get(handle, 'not-object'), undefined);
+    assert.equal(await get(handle, 'bad-cookie'), undefined);
     assert.ok(await get(handle, 'good'));
     assert.ok(logger.entries.some((e) => e.event === 'session_row_corrupt'));
     assert.doesNotMatch(JSON.stringify(logger.entries), /"bad"/);
@@ -150,6 +153,29 @@ describe('the SQLite session store', () => {
     const second = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
     assert.deepEqual((await get(second, 'kept'))?.passport, { user: { sub: 'alice' } });
     await second.close();
+  });
+
+  it('creates the database owner-only, since sessions hold ID tokens', async () => {
+    const path = join(dir, 'private.db');
+    const handle = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
+    await set(handle, 'sid', signedIn(clock));
+    await handle.close();
+    for (const file of [path, `${path}-wal`]) {
+      const mode = await stat(file).then((s) => s.mode & 0o777, () => 0o600);
+      assert.equal(mode, 0o600, file);
+    }
+  });
+
+  it('connect-sqlite3\'s own background purge failing does not end the process', async () => {
+    const path = join(dir, 'background.db');
+    const logger = createMemoryLogger();
+    const handle = await openSqliteSessionStore({ path, ...lifetimes, logger, now });
+    await query(path, 'DROP TABLE sessions');
+    // The statement connect-sqlite3 runs every 24 h, through the same handle it was given.
+    (handle.store as unknown as { db: { run(sql: string, params: unknown[]): void } }).db.run('DELETE FROM sessions WHERE ? > expired', [clock]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(logger.entries.some((e) => e.event === 'session_store_background_failed'));
+    await handle.close();
   });
 
   it('a write that fails answers once with session_store_unavailable', async () => {
