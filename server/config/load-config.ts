@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { SETTINGS, type RawSettings, type SettingSpec } from './settings.ts';
 
 export interface Config {
@@ -45,9 +46,17 @@ export class ConfigError extends Error {
   }
 }
 
-/** Dev mode: no provider configured and not in production. */
+/**
+ * Dev mode: no provider configured and NODE_ENV unset, "development" or "test". Anything else
+ * (a typo, "production " with a stray space or CR) is not dev mode: the safe side.
+ */
 export function isDevMode(env: RawSettings): boolean {
-  return env.NODE_ENV !== 'production' && !nonEmpty(env.OIDC_ISSUER) && !nonEmpty(env.AUTH0_DOMAIN);
+  const nodeEnv = (env.NODE_ENV ?? '').trim();
+  return ['', 'development', 'test'].includes(nodeEnv) && !nonEmpty(env.OIDC_ISSUER) && !nonEmpty(env.AUTH0_DOMAIN);
+}
+
+function isProductionEnv(env: RawSettings): boolean {
+  return (env.NODE_ENV ?? '').trim() === 'production';
 }
 
 // RFC 4648 §4 alphabet with mandatory padding: "strict" means no URL-safe characters, no whitespace.
@@ -56,6 +65,7 @@ const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]
 const MIN_HS256_KEY_BYTES = 32;
 const MIN_SESSION_SECRET_CHARS = 32;
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
 
 /**
  * Reads and checks every setting at once. `devDefaults` fill gaps only outside production;
@@ -63,7 +73,8 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  */
 export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Config {
   const problems: string[] = [];
-  const isProduction = env.NODE_ENV === 'production';
+  const isProduction = isProductionEnv(env);
+  const devMode = isDevMode(env);
   const raw = resolveRaw(env, isProduction ? {} : devDefaults, isProduction, problems);
 
   const text = (name: string): string => {
@@ -95,12 +106,20 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
   const hivekitSecret = checkHivekitSecret(text('HIVEKIT_SECRET'), problems);
   const idle = integer('SESSION_IDLE_TIMEOUT_SECONDS', 300, 2_592_000);
   const absolute = integer('SESSION_ABSOLUTE_TIMEOUT_SECONDS', 300, 31_536_000);
+  const host = text('HOST');
+  // These end up in token headers, claims and Basic auth: printable ASCII only.
+  for (const name of ['HIVEKIT_TENANT_ID', 'HIVEKIT_SECRET_ID', 'OIDC_CLIENT_ID']) {
+    if (/[^\x20-\x7e]/.test(raw[name] ?? '')) problems.push(`${name}: contains control or non-ASCII characters`);
+  }
+  if (devMode && nonEmpty(env.HIVEKIT_SECRET) && !LOOPBACK_HOSTS.has(host)) {
+    problems.push(`HIVEKIT_SECRET: set while in dev mode on HOST=${host}; the embedded provider's published demo users would get tokens signed with it. Set OIDC_ISSUER for a real provider, or keep HOST on 127.0.0.1`);
+  }
   if (absolute < idle) problems.push('SESSION_ABSOLUTE_TIMEOUT_SECONDS: must not be shorter than SESSION_IDLE_TIMEOUT_SECONDS');
 
   const config: Config = {
     isProduction,
-    devMode: !isProduction && isDevMode(env),
-    host: text('HOST'),
+    devMode,
+    host,
     port,
     publicUrl,
     dataDir: text('DATA_DIR'),
@@ -229,10 +248,22 @@ function checkHivekitSecret(value: string, problems: string[]): Buffer {
 function parseTrustProxy(value: string, problems: string[]): boolean | number | string {
   if (value === 'false') return false;
   if (value === 'true') return true;
-  if (/^\d+$/.test(value)) return Number(value);
-  if (/^[0-9a-fA-F:.,/\s]+$|^(loopback|linklocal|uniquelocal)(,|$)/.test(value)) return value;
-  problems.push(`TRUST_PROXY: got ${JSON.stringify(value)}; expected ${specOf('TRUST_PROXY').expected}`);
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  const entries = value.split(',').map((entry) => entry.trim());
+  const bad = entries.filter((entry) => !isTrustedProxyEntry(entry));
+  if (bad.length === 0) return entries.join(',');
+  problems.push(`TRUST_PROXY: ${bad.map((entry) => JSON.stringify(entry)).join(', ')} not understood; expected ${specOf('TRUST_PROXY').expected}`);
   return false;
+}
+
+/** What Express's proxy-addr accepts: a keyword, an address, or an address with a prefix length. */
+function isTrustedProxyEntry(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 function specOf(name: string): SettingSpec {

@@ -9,8 +9,6 @@ export interface SettingSpec {
   expected: string;
   /** Default outside production; `undefined` means none. A function sees the other raw values. */
   defaultValue?: string | ((raw: RawSettings) => string);
-  /** Secrets are never echoed back in error messages. */
-  secret?: boolean;
   /** Must be set in production (dev mode may fill it with a generated value). */
   requiredInProduction?: boolean;
   doc: string;
@@ -31,11 +29,11 @@ export const SETTINGS: readonly SettingSpec[] = [
     requiredInProduction: true, doc: 'The OpenID provider issuer; discovery is read from it. AUTH0_DOMAIN=x means https://x/.' },
   { name: 'OIDC_CLIENT_ID', aliases: ['AUTH0_CLIENT_ID'], expected: 'a non-empty string', requiredInProduction: true,
     doc: 'The client id registered at the provider.' },
-  { name: 'OIDC_CLIENT_SECRET', aliases: ['AUTH0_CLIENT_SECRET'], expected: 'a non-empty string', secret: true,
+  { name: 'OIDC_CLIENT_SECRET', aliases: ['AUTH0_CLIENT_SECRET'], expected: 'a non-empty string',
     requiredInProduction: true, doc: 'The client secret registered at the provider.' },
   { name: 'OIDC_SCOPE', expected: 'space-separated scopes including "openid"', defaultValue: 'openid profile email',
     doc: 'Scopes requested at login.' },
-  { name: 'SESSION_SECRET', expected: 'one or more comma-separated secrets of at least 32 characters', secret: true,
+  { name: 'SESSION_SECRET', expected: 'one or more comma-separated secrets of at least 32 characters',
     requiredInProduction: true, doc: 'Signs the session cookie; the first signs, all verify (rotation).' },
   { name: 'SESSION_DB', expected: 'a file path', defaultValue: (raw) => `${raw.DATA_DIR ?? './data'}/sessions.db`,
     doc: 'SQLite file holding the sessions.' },
@@ -47,7 +45,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     doc: 'Folder for the session database and, in dev mode, generated secrets.' },
   { name: 'HIVEKIT_TENANT_ID', expected: 'a non-empty string', requiredInProduction: true,
     doc: 'Your Hivekit tenant id (the token\'s tnd claim).' },
-  { name: 'HIVEKIT_SECRET', expected: 'strict base64 decoding to at least 32 bytes', secret: true, requiredInProduction: true,
+  { name: 'HIVEKIT_SECRET', expected: 'strict base64 decoding to at least 32 bytes', requiredInProduction: true,
     doc: 'The Hivekit secret that signs tokens (HS256).' },
   { name: 'HIVEKIT_SECRET_ID', expected: 'a non-empty string', requiredInProduction: true,
     doc: 'The id of that secret in Hivekit (the token header\'s kid).' },

@@ -80,6 +80,38 @@ describe('loadConfig', () => {
     });
   }
 
+  it('reads NODE_ENV with a stray space or CR as production, never as dev mode', () => {
+    for (const nodeEnv of ['production ', 'production\r', ' production']) {
+      const config = loadConfig({ ...VALID, NODE_ENV: nodeEnv });
+      assert.equal(config.isProduction, true, JSON.stringify(nodeEnv));
+      assert.ok(problemsOf({ ...VALID, NODE_ENV: nodeEnv, PUBLIC_URL: 'http://app.example.com' }).some((p) => p.startsWith('PUBLIC_URL')));
+    }
+  });
+
+  it('treats an unknown NODE_ENV as an error and not as dev mode', () => {
+    assert.equal(isDevMode({ NODE_ENV: 'Production' }), false);
+    assert.ok(problemsOf({ ...VALID, NODE_ENV: 'Production' }).some((p) => p.startsWith('NODE_ENV')));
+  });
+
+  it('refuses a real HIVEKIT_SECRET in dev mode when listening beyond loopback', () => {
+    const dev = { HOST: '0.0.0.0', HIVEKIT_SECRET: SECRET_32 };
+    const defaults = { OIDC_ISSUER: 'http://localhost:3001', OIDC_CLIENT_ID: 'c', OIDC_CLIENT_SECRET: 's', SESSION_SECRET: 'x'.repeat(32), HIVEKIT_TENANT_ID: 't', HIVEKIT_SECRET_ID: 'k' };
+    assert.throws(() => loadConfig(dev, defaults), (error: ConfigError) => error.problems.some((p) => p.startsWith('HIVEKIT_SECRET: set while in dev mode')));
+    assert.equal(loadConfig({ ...dev, HOST: '127.0.0.1' }, defaults).devMode, true);
+  });
+
+  it('validates TRUST_PROXY entries the way Express will read them', () => {
+    for (const value of ['abc', 'loopback,evil', '10.0.0.0/33', '1.2.3.4/8/9', '999']) {
+      assert.ok(problemsOf({ ...VALID, TRUST_PROXY: value }).some((p) => p.startsWith('TRUST_PROXY')), value);
+    }
+    assert.equal(loadConfig({ ...VALID, TRUST_PROXY: '10.0.0.0/8, loopback, ::1' }).trustProxy, '10.0.0.0/8,loopback,::1');
+    assert.equal(loadConfig({ ...VALID, TRUST_PROXY: '1' }).trustProxy, 1);
+  });
+
+  it('refuses control characters in ids that end up in token headers and claims', () => {
+    assert.ok(problemsOf({ ...VALID, HIVEKIT_SECRET_ID: 'kid\n1' }).some((p) => p.startsWith('HIVEKIT_SECRET_ID')));
+  });
+
   it('never echoes a secret value in its messages', () => {
     assert.throws(
       () => loadConfig({ ...VALID, HIVEKIT_SECRET: 'c2hvcnQ=', SESSION_SECRET: 'tiny-secret-value' }),
