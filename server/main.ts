@@ -18,8 +18,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function main(env: RawSettings): Promise<void> {
   const logger = createJsonLogger();
   const devMode = isDevMode(env);
-  const dataDir = resolve(env.DATA_DIR || './data');
-  const dev = devMode ? await devConfigDefaults(env, dataDir) : undefined;
+  // Needed before loadConfig: dev mode keeps its generated secrets there. Trimmed as loadConfig trims.
+  const dataDir = resolve(env.DATA_DIR?.trim() || './data');
+  const dev = devMode ? await devConfigDefaults(dataDir, env.DEV_OIDC_PORT?.trim() || '3001') : undefined;
   const config = loadConfig(env, dev?.defaults);
 
   const closers: Array<() => Promise<void>> = [];
@@ -52,7 +53,14 @@ async function main(env: RawSettings): Promise<void> {
   if (devProvider) process.stdout.write(`\n${devProvider.banner()}\n\n`);
   logger.info('listening', { url: config.publicUrl, host: config.host, port: config.port, devMode: config.devMode });
   handleSignals(server, closers, logger);
-  if (policy) process.on('SIGHUP', () => { void policy.holder.reload(); });
+  // Always handled: Node's default for SIGHUP is to exit, and operators send it to reload the policy.
+  process.on('SIGHUP', () => {
+    if (policy) void policy.holder.reload();
+    else logger.info('policy_reload_skipped', { reason: 'no PERMISSIONS_FILE' });
+  });
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error('unhandled_rejection', { error: reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason) });
+  });
 }
 
 async function loadPolicy(config: Config, logger: Logger): Promise<{ holder: PolicyHolder; permissionsFor: PermissionsResolver } | undefined> {

@@ -3,7 +3,9 @@ import { AppError } from '../errors/app-error.ts';
 import { callProvider, DEFAULT_PROVIDER_HTTP, type ProviderHttpOptions } from './provider-http.ts';
 import type { ProviderMetadata } from './provider-metadata.ts';
 
-// OIDC Core §3.1.3.7 allows "a few minutes" of skew; 30 s keeps a replayed old token out.
+// OIDC Core §3.1.3.7 allows "a few minutes" of skew; 30 s keeps a replayed old token out. It applies
+// to iat and nbf; passport-openidconnect has already refused an expired `exp` with no leeway, which
+// only matters if our clock runs ahead of the provider's by the ID token's whole lifetime.
 export const ID_TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
 
 export interface IdTokenVerifier {

@@ -25,11 +25,11 @@ export function createLogoutHandler(options: LogoutOptions): RequestHandler {
       res.clearCookie(options.cookieName, options.cookieOptions);
       res.set('Cache-Control', 'no-store');
       if (user) options.logger.info('logout', { sub: user.sub });
-      const redirectTo = user ? await endSessionUrl(options, user.idToken) : '/';
       if (prefersJson(req.get('accept'), req.get('sec-fetch-mode'))) {
-        res.json({ authenticated: false, redirectTo });
+        // Page scripts get the end-session URL without id_token_hint: the ID token stays on the server.
+        res.json({ authenticated: false, redirectTo: user ? await endSessionUrl(options, undefined) : '/' });
       } else {
-        res.redirect(303, redirectTo);
+        res.redirect(303, user ? await endSessionUrl(options, user.idToken) : '/');
       }
     };
     if (!req.session) {
@@ -43,12 +43,12 @@ export function createLogoutHandler(options: LogoutOptions): RequestHandler {
   };
 }
 
-async function endSessionUrl(options: LogoutOptions, idToken: string): Promise<string> {
+async function endSessionUrl(options: LogoutOptions, idToken: string | undefined): Promise<string> {
   try {
     const metadata = await options.metadata.get();
     if (!metadata.endSessionEndpoint) return '/';
     const url = new URL(metadata.endSessionEndpoint);
-    url.searchParams.set('id_token_hint', idToken);
+    if (idToken) url.searchParams.set('id_token_hint', idToken);
     url.searchParams.set('post_logout_redirect_uri', options.postLogoutRedirectUri);
     url.searchParams.set('client_id', options.clientId);
     return url.toString();

@@ -23,14 +23,14 @@ export interface DevProvider {
 }
 
 /** Dev mode's stand-ins for everything production must be given: generated once, kept in the data folder. */
-export async function devConfigDefaults(env: RawSettings, dataDir: string): Promise<DevSetup> {
+export async function devConfigDefaults(dataDir: string, devOidcPort: string): Promise<DevSetup> {
   const secrets = await ensureDevSecrets(dataDir);
   return {
     dataDir,
     secretsCreated: secrets.created,
     defaults: {
       DATA_DIR: dataDir,
-      OIDC_ISSUER: `http://localhost:${env.DEV_OIDC_PORT || '3001'}`,
+      OIDC_ISSUER: `http://localhost:${devOidcPort}`,
       OIDC_CLIENT_ID: DEV_CLIENT_ID,
       OIDC_CLIENT_SECRET: secrets.oidcClientSecret,
       SESSION_SECRET: secrets.sessionSecret,

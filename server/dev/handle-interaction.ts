@@ -46,7 +46,8 @@ export async function handleInteraction(
     const username = form.get('username') ?? '';
     const user = verifyDemoCredentials(options.users, username, form.get('password') ?? '');
     if (!user) {
-      options.logger.warn('dev_provider_login_failed', { username });
+      // Not the typed username: a mistyped password often lands in that field.
+      options.logger.warn('dev_provider_login_failed', {});
       return sendLoginPage(res, 200, details, options, { username, error: 'Unknown username or wrong password.' });
     }
     options.logger.info('dev_provider_login', { username: user.username });

@@ -6,7 +6,7 @@ import { AppError, isAppError } from './app-error.ts';
 export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   return function handleError(error, req, res, _next) {
     const appError = toAppError(error);
-    const logFields = { method: req.method, path: req.path, error: appError.code, status: appError.status, detail: appError.detail };
+    const logFields = { method: req.method, path: req.path.slice(0, 200), error: appError.code, status: appError.status, detail: appError.detail };
     if (appError.status >= 500) logger.error('request_failed', { ...logFields, cause: describeCause(error) });
     else logger.info('request_refused', logFields);
     if (res.headersSent) {

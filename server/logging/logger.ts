@@ -14,10 +14,14 @@ const REDACTED_FIELDS = new Set([
   'access_token', 'accessToken', 'refresh_token', 'session_secret', 'client_secret', 'state',
 ]);
 
+// A line's own keys: a field of the same name would overwrite them.
+const RESERVED_FIELDS = new Set(['time', 'level', 'event']);
+
 export function redactFields(fields: LogFields): LogFields {
   const out: LogFields = {};
   for (const [key, value] of Object.entries(fields)) {
-    out[key] = REDACTED_FIELDS.has(key) ? '[redacted]' : value;
+    const name = RESERVED_FIELDS.has(key) ? `field_${key}` : key;
+    out[name] = REDACTED_FIELDS.has(key) ? '[redacted]' : value;
   }
   return out;
 }

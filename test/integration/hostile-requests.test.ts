@@ -102,11 +102,17 @@ describe('hostile requests', () => {
       });
     }
 
-    it('HSTS is sent when PUBLIC_URL is https', async () => {
+    it('with an https PUBLIC_URL: HSTS, and a __Host- Secure cookie even though TLS ended at the proxy', async () => {
       const secure = await startTestApp({ issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: 's', env: { PUBLIC_URL: 'https://bff.example' } });
       try {
         const response = await hop(`${secure.url}/healthz`);
         assert.match(response.headers.get('strict-transport-security') ?? '', /max-age=31536000/);
+        const login = await hop(`${secure.url}/login`, { headers: { 'x-forwarded-proto': 'https' } });
+        const cookie = login.headers.getSetCookie().find((c) => c.startsWith('__Host-hivekit.sid='));
+        assert.ok(cookie, 'no session cookie behind a TLS-terminating proxy');
+        assert.match(cookie, /; Secure/);
+        assert.match(cookie, /; HttpOnly/);
+        assert.match(cookie, /; SameSite=Lax/);
       } finally {
         await secure.stop();
         await secure.cleanup();

@@ -179,6 +179,18 @@ describe('login through a real OpenID provider, session in SQLite, token minted'
     assert.equal((await hop(`${app.url}/hivekit-access-token`, { jar: oldCookie })).status, 401);
   });
 
+  it('a script asking to log out gets the end-session URL without the ID token', async () => {
+    const jar = await login('alice');
+    const logout = await hop(`${app.url}/logout`, { jar, method: 'POST', headers: { ...SAME_ORIGIN, accept: 'application/json' } });
+    assert.equal(logout.status, 200);
+    const { authenticated, redirectTo } = logout.json as { authenticated: boolean; redirectTo: string };
+    assert.equal(authenticated, false);
+    assert.equal(new URL(redirectTo).origin, provider.issuer);
+    assert.equal(new URL(redirectTo).searchParams.get('id_token_hint'), null);
+    assert.doesNotMatch(logout.text, /eyJ/);
+    assert.equal((await hop(`${app.url}/hivekit-access-token`, { jar })).status, 401);
+  });
+
   it('a cross-site logout is refused and leaves the session alive', async () => {
     const jar = await login('alice');
     const crossSite: Array<Record<string, string>> = [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }];
