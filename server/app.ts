@@ -17,6 +17,7 @@ import { securityHeaders } from './http/security-headers.ts';
 import { createRoutes } from './http/routes.ts';
 import type { Logger } from './logging/logger.ts';
 import { createSessionMiddleware, sessionCookieSettings } from './sessions/session-middleware.ts';
+import { createSessionReader } from './sessions/session-reader.ts';
 import type { SessionStoreHandle } from './sessions/sqlite-session-store.ts';
 import { createTokenSigner } from './tokens/create-token-signer.ts';
 import { createTokenHandler, type PermissionsResolver } from './tokens/token-handler.ts';
@@ -69,6 +70,8 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
 
   const app = express();
   app.disable('x-powered-by');
+  // Every JSON answer here is no-store and the token one unique per request: an ETag is wasted hashing.
+  app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   app.use(logRequests(deps.logger));
   app.use(securityHeaders({ providerOrigin: new URL(config.oidc.issuer).origin, https: config.session.cookieSecure }));
@@ -81,6 +84,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     }),
     limitLogins: limits.login,
     limitTokens: limits.token,
+    readSession: createSessionReader({ store: deps.sessionStore.store, secrets: config.session.secrets, cookieName: cookie.name, logger: deps.logger }),
     refuseCrossSite: refuseCrossSite(config.publicUrl, config.corsAllowedOrigins),
     cors: allowListedCors(config.corsAllowedOrigins),
     startLogin: login.startLogin,
@@ -93,7 +97,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
       cookieOptions: cookie.options,
       logger: deps.logger,
     }),
-    mintAccessToken: createTokenHandler({ signer, permissionsFor: deps.permissionsFor ?? noPermissions, logger: deps.logger }),
+    mintAccessToken: createTokenHandler({ signer, permissionsFor: deps.permissionsFor ?? noPermissions }),
     liveness: liveness(),
     readiness: readiness({
       sessionStore: deps.sessionStore.isHealthy,

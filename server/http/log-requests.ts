@@ -1,7 +1,10 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from '../logging/logger.ts';
 
-/** One line per request. The path only: query strings carry codes, states and return URLs. */
+/**
+ * One line per request. The path only: query strings carry codes, states and return URLs. A
+ * handler may add fields through `res.locals.logFields` (the token route records its mint there).
+ */
 export function logRequests(logger: Logger, now: () => number = performance.now.bind(performance)): RequestHandler {
   return function logRequest(req, res, next) {
     const started = now();
@@ -11,6 +14,7 @@ export function logRequests(logger: Logger, now: () => number = performance.now.
         path: req.path.slice(0, 200),
         status: res.statusCode,
         durationMs: Math.round((now() - started) * 10) / 10,
+        ...(res.locals.logFields as Record<string, unknown> | undefined),
       });
     });
     next();

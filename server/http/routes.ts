@@ -2,6 +2,8 @@ import express, { type RequestHandler } from 'express';
 
 export interface RouteHandlers {
   session: RequestHandler;
+  /** Read-only session for the token route (sessions/session-reader.ts). */
+  readSession: RequestHandler;
   limitLogins: RequestHandler;
   limitTokens: RequestHandler;
   refuseCrossSite: RequestHandler;
@@ -24,7 +26,7 @@ export function createRoutes(h: RouteHandlers): express.Router {
   router.get('/oauth2/redirect', h.limitLogins, h.session, h.finishLogin);
   router.post('/logout', h.refuseCrossSite, h.session, h.logout);
   router.options('/hivekit-access-token', h.cors);
-  router.get('/hivekit-access-token', h.cors, h.refuseCrossSite, h.session, h.limitTokens, h.mintAccessToken);
+  router.get('/hivekit-access-token', h.cors, h.refuseCrossSite, h.readSession, h.limitTokens, h.mintAccessToken);
   router.use(h.staticFiles);
   return router;
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 
@@ -7,6 +8,18 @@ import helmet from 'helmet';
  * logout form's 303 goes there and browsers apply form-action to redirects.
  */
 export function securityHeaders(options: { providerOrigin: string; https: boolean }): RequestHandler {
+  // The headers depend only on configuration: helmet computes them once, every response reuses them.
+  const headers = new Map<string, string>();
+  const recorder = { setHeader: (name: string, value: unknown) => { headers.set(name, String(value)); }, removeHeader: () => undefined };
+  createHelmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, () => undefined);
+  if (headers.size === 0) throw new Error('helmet produced no headers');
+  return function setSecurityHeaders(_req, res, next) {
+    res.setHeaders(headers);
+    next();
+  };
+}
+
+function createHelmet(options: { providerOrigin: string; https: boolean }) {
   return helmet({
     contentSecurityPolicy: {
       useDefaults: false,

@@ -1,12 +1,11 @@
 import type { RequestHandler } from 'express';
 import { publicProfileOf, readSessionUser, type SessionUser } from '../auth/session-user.ts';
-import type { Logger } from '../logging/logger.ts';
 import type { DataProviderLinks, Permissions, TokenSigner } from './create-token-signer.ts';
 
 export type PermissionsResolver = (user: SessionUser) => { per: Permissions; dpv: DataProviderLinks };
 
 /** GET /hivekit-access-token: thin on purpose, it runs on every page load of every app using us. */
-export function createTokenHandler(options: { signer: TokenSigner; permissionsFor: PermissionsResolver; logger: Logger }): RequestHandler {
+export function createTokenHandler(options: { signer: TokenSigner; permissionsFor: PermissionsResolver }): RequestHandler {
   return function mintAccessToken(req, res) {
     res.set('Cache-Control', 'no-store');
     const user = readSessionUser(req);
@@ -16,7 +15,8 @@ export function createTokenHandler(options: { signer: TokenSigner; permissionsFo
     }
     const { per, dpv } = options.permissionsFor(user);
     const minted = options.signer.mint(user.sub, per, dpv);
-    options.logger.info('token_minted', { sub: user.sub, jti: minted.jti, expiresAt: minted.expiresAt });
+    // Carried by this request's own log line (log-requests.ts): one write per token, not two.
+    res.locals.logFields = { mint: { sub: user.sub, jti: minted.jti, expiresAt: minted.expiresAt } };
     res.json({ authenticated: true, user: publicProfileOf(user), token: minted.token, expiresAt: minted.expiresAt });
   };
 }
