@@ -1,0 +1,24 @@
+import express from 'express';
+
+/**
+ * The baseline: a bare Express 5 route answering the token route's JSON body (same bytes, token
+ * replaced by filler) with the same Cache-Control, serialised per request like the product does.
+ * Reads its own environment because it is a bench fixture, not part of the product.
+ */
+const port = Number(process.env.BARE_PORT);
+const body: unknown = JSON.parse(process.env.BARE_BODY ?? '{}');
+
+const app = express();
+app.disable('x-powered-by');
+app.get('/hivekit-access-token', (_req, res) => {
+  res.set('Cache-Control', 'no-store').json(body);
+});
+app.get('/healthz', (_req, res) => {
+  res.json({ status: 'ok' });
+});
+
+const server = app.listen(port, '127.0.0.1');
+process.on('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+});
