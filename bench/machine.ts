@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './child-process.ts';
@@ -46,4 +47,20 @@ function git(args: string[]): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * A hash of everything the measured processes run (server/, package.json, package-lock.json): the
+ * same at the start and the end of a run, or the run measured a mix of versions.
+ */
+export function codeFingerprint(): string {
+  const hash = createHash('sha256');
+  const files = (readdirSync(join(PROJECT_ROOT, 'server'), { recursive: true, withFileTypes: true }) as Array<{ name: string; parentPath?: string; path?: string; isFile(): boolean }>)
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath ?? entry.path ?? '', entry.name))
+    .sort();
+  for (const file of [...files, join(PROJECT_ROOT, 'package.json'), join(PROJECT_ROOT, 'package-lock.json')]) {
+    hash.update(file).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return hash.digest('hex');
 }

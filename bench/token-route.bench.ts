@@ -7,7 +7,7 @@ import { generateSecrets, IDLE_TIMEOUT_SECONDS, startBare, startProduct, startPr
 import { freePort, PROJECT_ROOT, sampleProcess, startScriptNodeFlags, type RunningChild } from './child-process.ts';
 import { logIn, sessionIdOf, signedSessionCookie } from './log-in.ts';
 import { TOKEN_PATH } from './load.ts';
-import { describeMachine } from './machine.ts';
+import { codeFingerprint, describeMachine } from './machine.ts';
 import { countStoreWrites, measureCleanupStall, measureLatencies, runInterleaved, runRound, type Target } from './measure-phases.ts';
 import { renderReport, verdicts, type BenchResults, type BenchSettings } from './report.ts';
 import { countRows, createFilledCopy, readSessionRow, spreadSessionIds, type SessionRow } from './session-tables.ts';
@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   try {
     const machine = describeMachine();
+    const codeAtStart = codeFingerprint();
     const productPort = await freePort();
     provider = await startProvider([productPort]);
     const secrets = generateSecrets();
@@ -103,6 +104,12 @@ async function main(): Promise<void> {
     results.runSeconds = (performance.now() - began) / 1000;
     const report = renderReport(results);
     process.stdout.write(`${report}\n`);
+    if (codeFingerprint() !== codeAtStart) {
+      // Products started later in the run would have run other code than the first ones.
+      say('server/ or the dependencies changed during the run: the report above mixes versions, docs/BENCHMARKS.md is left as it was; run again');
+      process.exitCode = 1;
+      return;
+    }
     if (!quick) await writeFile(join(PROJECT_ROOT, 'docs', 'BENCHMARKS.md'), `${report}\n`);
     const missed = verdicts(results).filter((v) => !v.met);
     say(`done in ${Math.round(results.runSeconds)} s; ${missed.length === 0 ? 'every target met' : `missed: ${missed.map((v) => v.target).join('; ')}`}`);
