@@ -45,10 +45,14 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   const now = options.now ?? Date.now;
   const batchSize = options.cleanupBatchSize ?? 1000;
   const db = await openDatabase(options.path, options.busyTimeoutMs ?? 2000, options.logger);
+  // Cleanup has a connection of its own: under WAL, token reads on `db` go on while it deletes.
+  const cleaner = await openDatabase(options.path, options.busyTimeoutMs ?? 2000, options.logger);
+  // Prepared once: every token request reads one row by id, and parsing that SQL each time is waste.
+  const readRow = db.prepare(`SELECT sess, expired FROM ${TABLE} WHERE sid = ?`);
   let writes = 0;
 
   const run = (sql: string, params: unknown[]) => new Promise<number>((resolve, reject) => {
-    db.run(sql, params, function onRun(this: sqlite3.RunResult, error: Error | null) {
+    cleaner.run(sql, params, function onRun(this: sqlite3.RunResult, error: Error | null) {
       if (error) reject(error); else resolve(this.changes);
     });
   });
@@ -74,7 +78,7 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   class GuardedSqliteStore extends SQLiteStore {
     override get(sid: string, callback: Callback): void {
       const done = once(callback);
-      db.get(`SELECT sess, expired FROM ${TABLE} WHERE sid = ?`, [sid], (error: Error | null, row?: { sess: unknown; expired: unknown }) => {
+      readRow.get([sid], (error: Error | null, row?: { sess: unknown; expired: unknown }) => {
         if (error) return done(fail('read', error));
         if (!row || typeof row.expired !== 'number' || row.expired < now()) return done();
         const data = parseSessionRow(row.sess);
@@ -146,7 +150,7 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
     }),
     close: () => new Promise((resolve) => {
       clearInterval(timer);
-      db.close(() => resolve());
+      readRow.finalize(() => db.close(() => cleaner.close(() => resolve())));
     }),
   };
 }
