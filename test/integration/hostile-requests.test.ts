@@ -137,6 +137,9 @@ describe('hostile requests', () => {
         const anonymous = [];
         for (let i = 0; i < 6; i += 1) anonymous.push((await hop(`${limited.url}/hivekit-access-token`)).status);
         assert.deepEqual(anonymous, [401, 401, 401, 401, 401, 429]);
+        const limitedToken = await hop(`${limited.url}/hivekit-access-token`);
+        assert.equal(limitedToken.status, 429);
+        assert.ok(Number(limitedToken.headers.get('retry-after')) >= 1);
 
         await new Promise((resolve) => setTimeout(resolve, 1100));
         assert.equal((await hop(`${limited.url}/login`)).status, 302);
