@@ -47,6 +47,7 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   const db = await openDatabase(options.path, options.busyTimeoutMs ?? 2000, options.logger);
   // Cleanup has a connection of its own: under WAL, token reads on `db` go on while it deletes.
   const cleaner = await openDatabase(options.path, options.busyTimeoutMs ?? 2000, options.logger);
+  const readRow = createRowReader(db, `SELECT sess, expired FROM ${TABLE} WHERE sid = ?`);
   let writes = 0;
 
   const run = (sql: string, params: unknown[]) => new Promise<number>((resolve, reject) => {
@@ -76,9 +77,7 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   class GuardedSqliteStore extends SQLiteStore {
     override get(sid: string, callback: Callback): void {
       const done = once(callback);
-      // Not a reused prepared statement: node-sqlite3 queues calls on one statement, and the
-      // benchmark measured that serialisation as slower than preparing per call.
-      db.get(`SELECT sess, expired FROM ${TABLE} WHERE sid = ?`, [sid], (error: Error | null, row?: { sess: unknown; expired: unknown }) => {
+      readRow(sid, (error: Error | null, row?: { sess: unknown; expired: unknown }) => {
         if (error) return done(fail('read', error));
         if (!row || typeof row.expired !== 'number' || row.expired < now()) return done();
         const data = parseSessionRow(row.sess);
@@ -150,9 +149,44 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
     }),
     close: () => new Promise((resolve) => {
       clearInterval(timer);
-      db.close(() => cleaner.close(() => resolve()));
+      readRow.close(() => db.close(() => cleaner.close(() => resolve())));
     }),
   };
+}
+
+const READ_STATEMENTS = 4;
+
+/**
+ * node-sqlite3's `db.get` prepares, runs and finalizes a statement per call: three trips to the
+ * thread pool. One shared prepared statement would serialise every read instead. A few prepared
+ * statements, each used by one read at a time, keep both the parallelism and the single trip.
+ */
+function createRowReader(db: sqlite3.Database, sql: string) {
+  const idle: sqlite3.Statement[] = [];
+  const all: sqlite3.Statement[] = [];
+  const read = (param: string, callback: (error: Error | null, row?: { sess: unknown; expired: unknown }) => void) => {
+    let statement = idle.pop();
+    if (!statement && all.length < READ_STATEMENTS) {
+      statement = db.prepare(sql);
+      all.push(statement);
+    }
+    if (!statement) {
+      db.get(sql, [param], callback);
+      return;
+    }
+    const borrowed = statement;
+    borrowed.get([param], (error: Error | null, row?: { sess: unknown; expired: unknown }) => {
+      idle.push(borrowed);
+      callback(error, row);
+    });
+  };
+  read.close = (done: () => void) => {
+    let pending = all.length;
+    if (pending === 0) return done();
+    for (const statement of all) statement.finalize(() => { pending -= 1; if (pending === 0) done(); });
+    return undefined;
+  };
+  return read;
 }
 
 /**
