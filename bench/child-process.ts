@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+export { freePort } from '../test/support/start-product.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 // Linux reports utime/stime in clock ticks; USER_HZ is 100 on every kernel Node supports here.
@@ -19,17 +20,6 @@ export interface RunningChild {
   readyAt: number;
   logFile: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
