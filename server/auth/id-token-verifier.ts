@@ -25,12 +25,12 @@ export function createIdTokenVerifier(options: {
   jwksCooldownMs?: number;
 }): IdTokenVerifier {
   const http = options.http ?? DEFAULT_PROVIDER_HTTP;
-  const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+  // One key set, rebuilt only if the provider moves its jwks_uri.
+  let current: { jwksUri: string; keySet: ReturnType<typeof createRemoteJWKSet> } | undefined;
 
   const keySetFor = (jwksUri: string) => {
-    let keySet = keySets.get(jwksUri);
-    if (!keySet) {
-      keySet = createRemoteJWKSet(new URL(jwksUri), {
+    if (current?.jwksUri !== jwksUri) {
+      const keySet = createRemoteJWKSet(new URL(jwksUri), {
         timeoutDuration: http.timeoutMs,
         cooldownDuration: options.jwksCooldownMs ?? 30_000,
         cacheMaxAge: 10 * 60_000,
@@ -40,11 +40,9 @@ export function createIdTokenVerifier(options: {
           return new Response(answer.text, { status: answer.status, headers: { 'content-type': 'application/json' } });
         },
       });
-      // One entry per jwks_uri; a provider moving its JWKS replaces the entry rather than growing the map.
-      keySets.clear();
-      keySets.set(jwksUri, keySet);
+      current = { jwksUri, keySet };
     }
-    return keySet;
+    return current.keySet;
   };
 
   return {

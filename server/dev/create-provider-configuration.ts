@@ -2,7 +2,8 @@ import type { JWK } from 'jose';
 import type { Account, Adapter, Configuration, Grant, KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '../logging/logger.ts';
 import type { DemoUser } from './load-demo-users.ts';
-import { escapeHtml, pageHeaders, renderPage } from './render-page.ts';
+import { escapeHtml } from '../http/escape-html.ts';
+import { pageHeaders, renderPage } from './render-page.ts';
 
 export interface ProviderClient {
   clientId: string;

@@ -1,5 +1,6 @@
 import type { DemoUser } from './load-demo-users.ts';
-import { escapeHtml, renderPage } from './render-page.ts';
+import { escapeHtml } from '../http/escape-html.ts';
+import { renderPage } from './render-page.ts';
 
 export interface LoginPageModel {
   /** Where the credentials are posted, e.g. `/interaction/<uid>/login`. */

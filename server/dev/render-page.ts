@@ -1,3 +1,5 @@
+import { escapeHtml } from '../http/escape-html.ts';
+
 const STYLE = [
   'body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1d232a}',
   'h1{font-weight:500}label{display:block;margin:.75rem 0}input{display:block;width:100%;box-sizing:border-box;padding:.5rem;font:inherit}',
@@ -15,15 +17,6 @@ const HEADERS = {
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
 };
-
-export function escapeHtml(value: string): string {
-  return value
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
 
 /** A complete HTML page; `title` is escaped here, `bodyHtml` must already be escaped by the caller. */
 export function renderPage(title: string, bodyHtml: string): string {

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from '../logging/logger.ts';
+import { escapeHtml } from '../http/escape-html.ts';
 import { AppError, isAppError } from './app-error.ts';
 
 /** Turns any error into the one response shape: JSON for API callers, a small page for browser navigations. */
@@ -55,8 +56,4 @@ function describeCause(error: unknown): string {
   const cause = isAppError(error) ? error.cause ?? error : error;
   if (cause instanceof Error) return `${cause.name}: ${cause.message}`.slice(0, 500);
   return String(cause).slice(0, 500);
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

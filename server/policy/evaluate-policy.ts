@@ -40,7 +40,13 @@ function toDpvClaim(dpv: Map<string, Set<string>>): DpvClaim {
  * several rules for one pattern are united; keys and dpv ids come out sorted, without duplicates.
  * Pure and synchronous: the policy was compiled at load, so this only matches and concatenates.
  */
-export function evaluatePolicy(policy: CompiledPolicy, claims: Readonly<Record<string, unknown>>): PolicyEvaluation {
+export function evaluatePolicy(
+  policy: CompiledPolicy,
+  claims: Readonly<Record<string, unknown>>,
+  // `grants` explains each entry for the explain command; the token route has no use for it.
+  options: { explain?: boolean } = {},
+): PolicyEvaluation {
+  const explain = options.explain ?? true;
   const per = new Map<string, Map<string, number>>();
   const dpv = new Map<string, Set<string>>();
   const grants: PolicyGrant[] = [];
@@ -57,7 +63,7 @@ export function evaluatePolicy(policy: CompiledPolicy, claims: Readonly<Record<s
       let patterns = per.get(grant.realm);
       if (patterns === undefined) per.set(grant.realm, (patterns = new Map()));
       patterns.set(id, (patterns.get(id) ?? 0) | grant.mask);
-      grants.push({
+      if (explain) grants.push({
         claim: 'per', rule: rule.label, description: rule.description,
         realm: grant.realm, template: grant.template.source, id, letters: grant.letters,
       });
@@ -71,7 +77,7 @@ export function evaluatePolicy(policy: CompiledPolicy, claims: Readonly<Record<s
       let ids = dpv.get(grant.realm);
       if (ids === undefined) dpv.set(grant.realm, (ids = new Set()));
       ids.add(id);
-      grants.push({
+      if (explain) grants.push({
         claim: 'dpv', rule: rule.label, description: rule.description, realm: grant.realm, template: grant.template.source, id,
       });
     }

@@ -84,6 +84,7 @@ export interface PolicyRefusal {
 export interface PolicyEvaluation {
   readonly per: PerClaim;
   readonly dpv: DpvClaim;
+  /** Empty unless evaluated with `explain` (the default). */
   readonly grants: PolicyGrant[];
   readonly refused: PolicyRefusal[];
 }
