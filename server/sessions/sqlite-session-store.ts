@@ -154,31 +154,35 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   };
 }
 
-const READ_STATEMENTS = 4;
+// Enough for every read in flight under load to have its own: libuv's threads then hand back many
+// rows per wake-up of the main thread, which is what makes a read cheap (4 → 16 halved the CPU per read).
+const READ_STATEMENTS = 16;
+
+type RowCallback = (error: Error | null, row?: { sess: unknown; expired: unknown }) => void;
 
 /**
  * node-sqlite3's `db.get` prepares, runs and finalizes a statement per call: three trips to the
- * thread pool. One shared prepared statement would serialise every read instead. A few prepared
- * statements, each used by one read at a time, keep both the parallelism and the single trip.
+ * thread pool. A few prepared statements, each used by one read at a time, make it one trip
+ * without serialising reads; when all are busy a read waits for the next one to come back.
  */
 function createRowReader(db: sqlite3.Database, sql: string) {
   const idle: sqlite3.Statement[] = [];
   const all: sqlite3.Statement[] = [];
-  const read = (param: string, callback: (error: Error | null, row?: { sess: unknown; expired: unknown }) => void) => {
+  const waiting: Array<{ param: string; callback: RowCallback }> = [];
+  const runOn = (statement: sqlite3.Statement, param: string, callback: RowCallback) => {
+    statement.get([param], (error: Error | null, row?: { sess: unknown; expired: unknown }) => {
+      const next = waiting.shift();
+      if (next) runOn(statement, next.param, next.callback); else idle.push(statement);
+      callback(error, row);
+    });
+  };
+  const read = (param: string, callback: RowCallback) => {
     let statement = idle.pop();
     if (!statement && all.length < READ_STATEMENTS) {
       statement = db.prepare(sql);
       all.push(statement);
     }
-    if (!statement) {
-      db.get(sql, [param], callback);
-      return;
-    }
-    const borrowed = statement;
-    borrowed.get([param], (error: Error | null, row?: { sess: unknown; expired: unknown }) => {
-      idle.push(borrowed);
-      callback(error, row);
-    });
+    if (statement) runOn(statement, param, callback); else waiting.push({ param, callback });
   };
   read.close = (done: () => void) => {
     let pending = all.length;

@@ -58,6 +58,15 @@ describe('the SQLite session store', () => {
     await handle.close();
   });
 
+  it('answers many reads at once, more than it has prepared statements, each with its own session', async () => {
+    const handle = await openSqliteSessionStore({ path: join(dir, 'concurrent.db'), ...lifetimes, logger: createMemoryLogger(), now });
+    const sids = Array.from({ length: 200 }, (_, i) => `sid-${i}`);
+    for (const sid of sids) await set(handle, sid, { ...signedIn(clock), passport: { user: { sub: `user-of-${sid}` } } });
+    const rows = await Promise.all([...sids, ...sids].map((sid) => get(handle, sid)));
+    assert.deepEqual(rows.map((row) => (row?.passport as { user: { sub: string } } | undefined)?.user.sub), [...sids, ...sids].map((sid) => `user-of-${sid}`));
+    await handle.close();
+  });
+
   it('extends an active session once per touch interval, and an idle session expires on time', async () => {
     const path = join(dir, 'idle.db');
     const handle = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
