@@ -1,4 +1,5 @@
-import express, { type RequestHandler } from 'express';
+import type express from 'express';
+import type { RequestHandler } from 'express';
 
 export interface RouteHandlers {
   session: RequestHandler;
@@ -17,16 +18,18 @@ export interface RouteHandlers {
   staticFiles: RequestHandler;
 }
 
-/** The whole route table on one screen. Health checks come before sessions so they never touch the store. */
-export function createRoutes(h: RouteHandlers): express.Router {
-  const router = express.Router();
-  router.get('/healthz', h.liveness);
-  router.get('/readyz', h.readiness);
-  router.get('/login', h.limitLogins, h.session, h.startLogin);
-  router.get('/oauth2/redirect', h.limitLogins, h.session, h.finishLogin);
-  router.post('/logout', h.refuseCrossSite, h.session, h.logout);
-  router.options('/hivekit-access-token', h.cors);
-  router.get('/hivekit-access-token', h.cors, h.refuseCrossSite, h.readSession, h.limitTokens, h.mintAccessToken);
-  router.use(h.staticFiles);
-  return router;
+/**
+ * The whole route table on one screen, registered on the app itself: a nested router would add its
+ * own layer walk to every request. Sessions are per route, so health checks never touch the store.
+ * The token route comes first because every route above it is one more path match on the hot path.
+ */
+export function addRoutes(app: express.Express, h: RouteHandlers): void {
+  app.get('/hivekit-access-token', h.cors, h.refuseCrossSite, h.readSession, h.limitTokens, h.mintAccessToken);
+  app.options('/hivekit-access-token', h.cors);
+  app.get('/healthz', h.liveness);
+  app.get('/readyz', h.readiness);
+  app.get('/login', h.limitLogins, h.session, h.startLogin);
+  app.get('/oauth2/redirect', h.limitLogins, h.session, h.finishLogin);
+  app.post('/logout', h.refuseCrossSite, h.session, h.logout);
+  app.use(h.staticFiles);
 }
