@@ -17,6 +17,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 /** The entry point: the only module that reads process.env, listens, handles signals and exits. */
 async function main(env: RawSettings): Promise<void> {
   const logger = createJsonLogger();
+  process.on('exit', () => logger.flush());
   const devMode = isDevMode(env);
   // Needed before loadConfig: dev mode keeps its generated secrets there. Trimmed as loadConfig trims.
   const dataDir = resolve(env.DATA_DIR?.trim() || './data');

@@ -17,24 +17,55 @@ const REDACTED_FIELDS = new Set([
 // A line's own keys: a field of the same name would overwrite them.
 const RESERVED_FIELDS = new Set(['time', 'level', 'event']);
 
-export function redactFields(fields: LogFields): LogFields {
-  const out: LogFields = {};
-  for (const [key, value] of Object.entries(fields)) {
-    const name = RESERVED_FIELDS.has(key) ? `field_${key}` : key;
-    out[name] = REDACTED_FIELDS.has(key) ? '[redacted]' : value;
+/** Copies `fields` into `into`, redacting secrets and renaming fields that would overwrite a line's own keys. */
+function copyRedacted(fields: LogFields, into: LogFields): LogFields {
+  for (const key of Object.keys(fields)) {
+    into[RESERVED_FIELDS.has(key) ? `field_${key}` : key] = REDACTED_FIELDS.has(key) ? '[redacted]' : fields[key];
   }
-  return out;
+  return into;
 }
 
-/** One JSON object per line, written synchronously so a crash never loses the line that explains it. */
-export function createJsonLogger(write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
-  const log = (level: Level, event: string, fields: LogFields = {}) => {
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, event, ...redactFields(fields) })}\n`);
+export function redactFields(fields: LogFields): LogFields {
+  return copyRedacted(fields, {});
+}
+
+function formatLine(level: Level, event: string, fields: LogFields): string {
+  return `${JSON.stringify(copyRedacted(fields, { time: new Date().toISOString(), level, event }))}\n`;
+}
+
+export interface JsonLogger extends Logger {
+  /** Writes the info lines still waiting for the end of this event-loop turn. */
+  flush(): void;
+}
+
+/**
+ * One JSON object per line. The info lines of one event-loop turn leave in one write: under load a
+ * request line per write was a system call per token. Warnings and errors are written at once,
+ * after what is pending and in order, so a crash never loses the line that explains it; the entry
+ * point flushes on exit. (process.stdout is synchronous for files and pipes on Linux.)
+ */
+export function createJsonLogger(write: (text: string) => void = (text) => { process.stdout.write(text); }): JsonLogger {
+  let pending = '';
+  const flush = () => {
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    write(text);
   };
   return {
-    info: (event, fields) => log('info', event, fields),
-    warn: (event, fields) => log('warn', event, fields),
-    error: (event, fields) => log('error', event, fields),
+    info: (event, fields = {}) => {
+      if (pending === '') setImmediate(flush);
+      pending += formatLine('info', event, fields);
+    },
+    warn: (event, fields = {}) => {
+      pending += formatLine('warn', event, fields);
+      flush();
+    },
+    error: (event, fields = {}) => {
+      pending += formatLine('error', event, fields);
+      flush();
+    },
+    flush,
   };
 }
 
