@@ -1,14 +1,47 @@
 import type { Logger } from '../logging/logger.ts';
 import type { PolicyHolder } from '../policy/create-policy-holder.ts';
 import { evaluatePolicy } from '../policy/evaluate-policy.ts';
+import type { CompiledPolicy } from '../policy/policy-types.ts';
 import type { PermissionsResolver } from './token-handler.ts';
 
-/** per/dpv for a signed-in user from the current policy; the policy is compiled once per version, never per request. */
-export function policyPermissions(holder: PolicyHolder, logger: Logger): PermissionsResolver {
-  return (user) => {
-    const { per, dpv, refused } = evaluatePolicy(holder.current(), user.claims, { explain: false });
+type Permissions = ReturnType<PermissionsResolver>;
+
+interface Remembered {
+  policy: CompiledPolicy;
+  idToken: string;
+  permissions: Permissions;
+}
+
+// About 1 KB each (the ID token is kept to recognise the login): ~10 MB at most.
+const DEFAULT_MAX_SESSIONS = 10_000;
+
+/**
+ * per/dpv for a signed-in user from the current policy, evaluated once per session and policy
+ * version rather than per token. A session's claims are fixed by its login, and a new login gets a
+ * new session id and a new ID token, so the answer changes only with the policy. Sessions beyond
+ * the bound are forgotten oldest first and simply evaluated again.
+ */
+export function policyPermissions(holder: PolicyHolder, logger: Logger, maxSessions = DEFAULT_MAX_SESSIONS): PermissionsResolver {
+  const remembered = new Map<string, Remembered>();
+  return (user, sessionId) => {
+    const policy = holder.current();
+    const hit = remembered.get(sessionId);
+    if (hit && hit.policy === policy && hit.idToken === user.idToken) return hit.permissions;
+    const { per, dpv, refused } = evaluatePolicy(policy, user.claims, { explain: false });
     // Reasons only: the refused values are exactly the hostile input that must stay out of logs.
     if (refused.length > 0) logger.warn('policy_grant_refused', { sub: user.sub, refused });
-    return { per, dpv };
+    // Shared by every token of the session from now on: nothing may change it.
+    const permissions = deepFreeze({ per, dpv });
+    if (!hit && remembered.size >= maxSessions) remembered.delete(remembered.keys().next().value!);
+    remembered.set(sessionId, { policy, idToken: user.idToken, permissions });
+    return permissions;
   };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
 }

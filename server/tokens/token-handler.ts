@@ -2,7 +2,8 @@ import type { RequestHandler } from 'express';
 import { publicProfileOf, readSessionUser, type SessionUser } from '../auth/session-user.ts';
 import type { DataProviderLinks, Permissions, TokenSigner } from './create-token-signer.ts';
 
-export type PermissionsResolver = (user: SessionUser) => { per: Permissions; dpv: DataProviderLinks };
+/** `sessionId` lets a resolver remember a session's answer: a session's user is fixed by its login. */
+export type PermissionsResolver = (user: SessionUser, sessionId: string) => { per: Permissions; dpv: DataProviderLinks };
 
 /** GET /hivekit-access-token: thin on purpose, it runs on every page load of every app using us. */
 export function createTokenHandler(options: { signer: TokenSigner; permissionsFor: PermissionsResolver }): RequestHandler {
@@ -13,7 +14,7 @@ export function createTokenHandler(options: { signer: TokenSigner; permissionsFo
       res.status(401).json({ authenticated: false });
       return;
     }
-    const { per, dpv } = options.permissionsFor(user);
+    const { per, dpv } = options.permissionsFor(user, req.sessionID);
     const minted = options.signer.mint(user.sub, per, dpv);
     // Carried by this request's own log line (log-requests.ts): one write per token, not two.
     res.locals.logFields = { mint: { sub: user.sub, jti: minted.jti, expiresAt: minted.expiresAt } };
