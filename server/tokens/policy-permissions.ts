@@ -2,6 +2,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { PolicyHolder } from '../policy/create-policy-holder.ts';
 import { evaluatePolicy } from '../policy/evaluate-policy.ts';
 import type { CompiledPolicy } from '../policy/policy-types.ts';
+import { BoundedMap } from '../util/bounded-map.ts';
 import type { PermissionsResolver } from './token-handler.ts';
 
 type Permissions = ReturnType<PermissionsResolver>;
@@ -22,7 +23,7 @@ const DEFAULT_MAX_SESSIONS = 10_000;
  * the bound are forgotten oldest first and simply evaluated again.
  */
 export function policyPermissions(holder: PolicyHolder, logger: Logger, maxSessions = DEFAULT_MAX_SESSIONS): PermissionsResolver {
-  const remembered = new Map<string, Remembered>();
+  const remembered = new BoundedMap<string, Remembered>(maxSessions);
   return (user, sessionId) => {
     const policy = holder.current();
     const hit = remembered.get(sessionId);
@@ -32,7 +33,6 @@ export function policyPermissions(holder: PolicyHolder, logger: Logger, maxSessi
     if (refused.length > 0) logger.warn('policy_grant_refused', { sub: user.sub, refused });
     // Shared by every token of the session from now on: nothing may change it.
     const permissions = deepFreeze({ per, dpv });
-    if (!hit && remembered.size >= maxSessions) remembered.delete(remembered.keys().next().value!);
     remembered.set(sessionId, { policy, idToken: user.idToken, permissions });
     return permissions;
   };

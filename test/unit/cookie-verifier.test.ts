@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { sign } from 'cookie-signature';
+import { createCookieVerifier, sessionIdFromCookie } from '../../server/sessions/session-reader.ts';
+import { BoundedMap } from '../../server/util/bounded-map.ts';
+
+const secrets = ['current-secret-0123456789abcdef0123', 'older-secret-0123456789abcdef012345'];
+const cookieOf = (sid: string, secret: string) => `s:${sign(sid, secret)}`;
+
+test('a session cookie signed with any secret of the rotation list yields its session id, again and again', () => {
+  const verify = createCookieVerifier(secrets);
+  for (let i = 0; i < 3; i += 1) {
+    assert.equal(verify(cookieOf('sid-new', secrets[0]!)), 'sid-new');
+    assert.equal(verify(cookieOf('sid-old', secrets[1]!)), 'sid-old');
+  }
+});
+
+test('forged, tampered and unsigned cookies yield no session, even after the genuine one was seen', () => {
+  const verify = createCookieVerifier(secrets, 1);
+  const genuine = cookieOf('sid-1', secrets[0]!);
+  assert.equal(verify(genuine), 'sid-1');
+  assert.equal(verify(cookieOf('sid-1', 'someone-elses-secret-0123456789abcdef')), undefined);
+  assert.equal(verify(genuine.replace('sid-1', 'sid-2')), undefined);
+  assert.equal(verify(genuine.slice(2)), undefined);
+  assert.equal(verify('s:sid-1'), undefined);
+  assert.equal(verify(''), undefined);
+});
+
+test('the session id is read from the named cookie among others; a malformed header is no session', () => {
+  const verify = createCookieVerifier(secrets);
+  const header = `theme=dark; hivekit.sid=${encodeURIComponent(cookieOf('sid-1', secrets[0]!))}; other=1`;
+  assert.equal(sessionIdFromCookie(header, 'hivekit.sid', verify), 'sid-1');
+  assert.equal(sessionIdFromCookie(header, '__Host-hivekit.sid', verify), undefined);
+  assert.equal(sessionIdFromCookie(undefined, 'hivekit.sid', verify), undefined);
+  assert.equal(sessionIdFromCookie('hivekit.sid=%E0%A4%A', 'hivekit.sid', verify), undefined);
+});
+
+test('a bounded map forgets its oldest entry when full, and updating an entry forgets nothing', () => {
+  const map = new BoundedMap<string, number>(2);
+  map.set('a', 1).set('b', 2).set('a', 3);
+  assert.deepEqual([...map], [['a', 3], ['b', 2]]);
+  map.set('c', 4);
+  assert.deepEqual([...map], [['b', 2], ['c', 4]]);
+  assert.throws(() => new BoundedMap(0), RangeError);
+});
