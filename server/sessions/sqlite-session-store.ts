@@ -47,7 +47,7 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   const db = await openDatabase(options.path, options.busyTimeoutMs ?? 2000, options.logger);
   // Cleanup has a connection of its own: under WAL, token reads on `db` go on while it deletes.
   const cleaner = await openDatabase(options.path, options.busyTimeoutMs ?? 2000, options.logger);
-  const readRow = createRowReader(db, `SELECT sess, expired FROM ${TABLE} WHERE sid = ?`);
+  const readRow = createBatchedRowReader(db);
   let writes = 0;
 
   const run = (sql: string, params: unknown[]) => new Promise<number>((resolve, reject) => {
@@ -77,7 +77,7 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   class GuardedSqliteStore extends SQLiteStore {
     override get(sid: string, callback: Callback): void {
       const done = once(callback);
-      readRow(sid, (error: Error | null, row?: { sess: unknown; expired: unknown }) => {
+      readRow(sid, (error: Error | null, row?: SessionRow) => {
         if (error) return done(fail('read', error));
         if (!row || typeof row.expired !== 'number' || row.expired < now()) return done();
         const data = parseSessionRow(row.sess);
@@ -154,40 +154,81 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   };
 }
 
-// Enough for every read in flight under load to have its own: libuv's threads then hand back many
-// rows per wake-up of the main thread, which is what makes a read cheap (4 → 16 halved the CPU per read).
-const READ_STATEMENTS = 16;
+interface SessionRow { sid: unknown; sess: unknown; expired: unknown }
+type RowCallback = (error: Error | null, row?: SessionRow) => void;
 
-type RowCallback = (error: Error | null, row?: { sess: unknown; expired: unknown }) => void;
+// Far below SQLite's limit on parameters; larger turns are split.
+const MAX_READ_BATCH = 32;
 
 /**
- * node-sqlite3's `db.get` prepares, runs and finalizes a statement per call: three trips to the
- * thread pool. A few prepared statements, each used by one read at a time, make it one trip
- * without serialising reads; when all are busy a read waits for the next one to come back.
+ * Session reads, batched: every read asked for during one turn of the event loop goes to SQLite as
+ * one `WHERE sid IN (…)` at the end of that turn (setImmediate runs after every request the turn
+ * parsed), through a statement prepared once per batch size. Under load the trip to the thread
+ * pool (queue the work, wake a thread, wake the main thread for the answer) is most of a read's
+ * cost, and one trip now serves many requests; a lone read goes at once, as before. Rows are only
+ * read, so a batch sees exactly what separate reads would. (node-sqlite3's `db.get` would prepare,
+ * run and finalize a statement per read: three trips.)
  */
-function createRowReader(db: sqlite3.Database, sql: string) {
-  const idle: sqlite3.Statement[] = [];
-  const all: sqlite3.Statement[] = [];
-  const waiting: Array<{ param: string; callback: RowCallback }> = [];
-  const runOn = (statement: sqlite3.Statement, param: string, callback: RowCallback) => {
-    statement.get([param], (error: Error | null, row?: { sess: unknown; expired: unknown }) => {
-      const next = waiting.shift();
-      if (next) runOn(statement, next.param, next.callback); else idle.push(statement);
-      callback(error, row);
+function createBatchedRowReader(db: sqlite3.Database) {
+  const statements = new Map<number, sqlite3.Statement>();
+  let pending: Array<{ sid: string; callback: RowCallback }> = [];
+
+  // Cached only once prepared: node-sqlite3 never calls back the reads of a statement whose prepare failed.
+  const withStatement = (size: number, use: (error: Error | null, statement?: sqlite3.Statement) => void) => {
+    const cached = statements.get(size);
+    if (cached) return use(null, cached);
+    const sql = `SELECT sid, sess, expired FROM ${TABLE} WHERE sid IN (${Array.from({ length: size }, () => '?').join(', ')})`;
+    const statement: sqlite3.Statement = db.prepare(sql, (error: Error | null) => {
+      if (error) {
+        statement.finalize(() => undefined);
+        return use(error);
+      }
+      const prepared = statements.get(size);
+      if (prepared) {
+        // Another batch of this size prepared its own meanwhile: one is enough.
+        statement.finalize(() => undefined);
+        return use(null, prepared);
+      }
+      statements.set(size, statement);
+      return use(null, statement);
+    });
+    return undefined;
+  };
+
+  const readBatch = (batch: Array<{ sid: string; callback: RowCallback }>) => {
+    const sids = [...new Set(batch.map((read) => read.sid))];
+    const answer = (error: Error | null, rows?: SessionRow[]) => {
+      const bySid = new Map((rows ?? []).map((row) => [row.sid, row]));
+      for (const read of batch) read.callback(error, error ? undefined : bySid.get(read.sid));
+    };
+    withStatement(sids.length, (prepareError, statement) => {
+      if (!statement) return answer(prepareError);
+      return statement.all(sids, (error: Error | null, rows?: SessionRow[]) => {
+        if (error && statements.get(sids.length) === statement) {
+          // Prepared anew for the next batch (the schema may have changed under it).
+          statements.delete(sids.length);
+          statement.finalize(() => undefined);
+        }
+        answer(error, rows);
+      });
     });
   };
-  const read = (param: string, callback: RowCallback) => {
-    let statement = idle.pop();
-    if (!statement && all.length < READ_STATEMENTS) {
-      statement = db.prepare(sql);
-      all.push(statement);
-    }
-    if (statement) runOn(statement, param, callback); else waiting.push({ param, callback });
+
+  const flush = () => {
+    const reads = pending;
+    pending = [];
+    for (let start = 0; start < reads.length; start += MAX_READ_BATCH) readBatch(reads.slice(start, start + MAX_READ_BATCH));
+  };
+
+  const read = (sid: string, callback: RowCallback) => {
+    if (pending.length === 0) setImmediate(flush);
+    pending.push({ sid, callback });
   };
   read.close = (done: () => void) => {
-    let pending = all.length;
-    if (pending === 0) return done();
-    for (const statement of all) statement.finalize(() => { pending -= 1; if (pending === 0) done(); });
+    let open = statements.size;
+    if (open === 0) return done();
+    for (const statement of statements.values()) statement.finalize(() => { open -= 1; if (open === 0) done(); });
+    statements.clear();
     return undefined;
   };
   return read;

@@ -187,6 +187,18 @@ describe('the SQLite session store', () => {
     await handle.close();
   });
 
+  it('a read that SQLite cannot prepare answers session_store_unavailable, and reads recover with the table', async () => {
+    const path = join(dir, 'moved.db');
+    const handle = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
+    await set(handle, 'sid-1', signedIn(clock));
+    await query(path, 'ALTER TABLE sessions RENAME TO sessions_moved');
+    await assert.rejects(get(handle, 'sid-1'), { code: 'session_store_unavailable' });
+    await assert.rejects(Promise.all([get(handle, 'sid-1'), get(handle, 'sid-2')]), { code: 'session_store_unavailable' });
+    await query(path, 'ALTER TABLE sessions_moved RENAME TO sessions');
+    assert.equal(((await get(handle, 'sid-1'))?.passport as { user: { sub: string } }).user.sub, 'alice');
+    await handle.close();
+  });
+
   it('a write that fails answers once with session_store_unavailable', async () => {
     const path = join(dir, 'failing.db');
     const handle = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
