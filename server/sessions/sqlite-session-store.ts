@@ -22,6 +22,8 @@ export interface SessionStoreHandle {
   store: session.Store;
   /** Store writes (set, touch, destroy) since start: the token route's steady state must add none. */
   writeCount(): number;
+  /** Trips to SQLite for session reads since start: reads asked for in one event-loop turn share one. */
+  readTripCount(): number;
   isHealthy(): Promise<boolean>;
   /** Deletes expired rows in small batches, yielding between them; resolves to the number deleted. */
   cleanExpired(): Promise<number>;
@@ -143,6 +145,7 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   return {
     store,
     writeCount: () => writes,
+    readTripCount: () => readRow.trips(),
     cleanExpired,
     isHealthy: () => new Promise((resolve) => {
       db.get(`SELECT 1 FROM ${TABLE} LIMIT 1`, (error: Error | null) => resolve(!error));
@@ -172,6 +175,7 @@ const MAX_READ_BATCH = 32;
 function createBatchedRowReader(db: sqlite3.Database) {
   const statements = new Map<number, sqlite3.Statement>();
   let pending: Array<{ sid: string; callback: RowCallback }> = [];
+  let trips = 0;
 
   // Cached only once prepared: node-sqlite3 never calls back the reads of a statement whose prepare failed.
   const withStatement = (size: number, use: (error: Error | null, statement?: sqlite3.Statement) => void) => {
@@ -197,6 +201,7 @@ function createBatchedRowReader(db: sqlite3.Database) {
 
   const readBatch = (batch: Array<{ sid: string; callback: RowCallback }>) => {
     const sids = [...new Set(batch.map((read) => read.sid))];
+    trips += 1;
     const answer = (error: Error | null, rows?: SessionRow[]) => {
       const bySid = new Map((rows ?? []).map((row) => [row.sid, row]));
       for (const read of batch) read.callback(error, error ? undefined : bySid.get(read.sid));
@@ -224,6 +229,7 @@ function createBatchedRowReader(db: sqlite3.Database) {
     if (pending.length === 0) setImmediate(flush);
     pending.push({ sid, callback });
   };
+  read.trips = () => trips;
   read.close = (done: () => void) => {
     let open = statements.size;
     if (open === 0) return done();

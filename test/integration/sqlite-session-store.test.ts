@@ -58,12 +58,24 @@ describe('the SQLite session store', () => {
     await handle.close();
   });
 
-  it('answers many reads at once, more than it has prepared statements, each with its own session', async () => {
+  it('reads asked for in one turn share trips to SQLite, and each gets its own session or none', async () => {
     const handle = await openSqliteSessionStore({ path: join(dir, 'concurrent.db'), ...lifetimes, logger: createMemoryLogger(), now });
-    const sids = Array.from({ length: 200 }, (_, i) => `sid-${i}`);
+    const sids = Array.from({ length: 100 }, (_, i) => `sid-${i}`);
     for (const sid of sids) await set(handle, sid, { ...signedIn(clock), passport: { user: { sub: `user-of-${sid}` } } });
-    const rows = await Promise.all([...sids, ...sids].map((sid) => get(handle, sid)));
-    assert.deepEqual(rows.map((row) => (row?.passport as { user: { sub: string } } | undefined)?.user.sub), [...sids, ...sids].map((sid) => `user-of-${sid}`));
+    const asked = [...sids, 'sid-unknown', ...sids];
+    const tripsBefore = handle.readTripCount();
+    const rows = await Promise.all(asked.map((sid) => get(handle, sid)));
+    assert.deepEqual(
+      rows.map((row) => (row?.passport as { user: { sub: string } } | undefined)?.user.sub),
+      asked.map((sid) => (sid === 'sid-unknown' ? undefined : `user-of-${sid}`)),
+    );
+    // 201 reads of 101 distinct sessions, at most 32 per statement.
+    assert.equal(handle.readTripCount() - tripsBefore, Math.ceil(asked.length / 32));
+    // Each caller gets its own copy: one changing its session cannot change another's.
+    const [first, second] = await Promise.all([get(handle, 'sid-1'), get(handle, 'sid-1')]);
+    assert.notEqual(first, second);
+    await get(handle, 'sid-2');
+    assert.equal(handle.readTripCount() - tripsBefore, Math.ceil(asked.length / 32) + 2, 'a lone read goes on its own');
     await handle.close();
   });
 
