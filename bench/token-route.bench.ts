@@ -25,7 +25,7 @@ const SETTINGS: BenchSettings = {
   sessionRounds: 3,
   latencyRate: 300,
   latencySeconds: quick ? 2 : 5,
-  latencyRounds: 2,
+  latencyRounds: 4,
   sizeRoundSeconds: quick ? 2 : 3,
   sizeRounds: 4,
   sizeSessions: 400,
