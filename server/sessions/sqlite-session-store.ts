@@ -8,6 +8,7 @@ import { AppError } from '../errors/app-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import { computeSessionExpiry, shouldExtendExpiry, STORED_EXPIRY_KEY, type SessionLifetimes } from './session-expiry.ts';
 import { fingerprintSessionId } from './fingerprint-session-id.ts';
+import { createBatchedRowReader, type SessionRow } from './batched-row-reader.ts';
 
 export interface SqliteSessionStoreOptions extends SessionLifetimes {
   path: string;
@@ -49,7 +50,7 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   const db = await openDatabase(options.path, options.busyTimeoutMs ?? 2000, options.logger);
   // Cleanup has a connection of its own: under WAL, token reads on `db` go on while it deletes.
   const cleaner = await openDatabase(options.path, options.busyTimeoutMs ?? 2000, options.logger);
-  const readRow = createBatchedRowReader(db);
+  const readRow = createBatchedRowReader(db, TABLE);
   let writes = 0;
 
   const run = (sql: string, params: unknown[]) => new Promise<number>((resolve, reject) => {
@@ -155,89 +156,6 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
       readRow.close(() => db.close(() => cleaner.close(() => resolve())));
     }),
   };
-}
-
-interface SessionRow { sid: unknown; sess: unknown; expired: unknown }
-type RowCallback = (error: Error | null, row?: SessionRow) => void;
-
-// Far below SQLite's limit on parameters; larger turns are split.
-const MAX_READ_BATCH = 32;
-
-/**
- * Session reads, batched: every read asked for during one turn of the event loop goes to SQLite as
- * one `WHERE sid IN (…)` at the end of that turn (setImmediate runs after every request the turn
- * parsed), through a statement prepared once per batch size. Under load the trip to the thread
- * pool (queue the work, wake a thread, wake the main thread for the answer) is most of a read's
- * cost, and one trip now serves many requests; a lone read goes at once, as before. Rows are only
- * read, so a batch sees exactly what separate reads would. (node-sqlite3's `db.get` would prepare,
- * run and finalize a statement per read: three trips.)
- */
-function createBatchedRowReader(db: sqlite3.Database) {
-  const statements = new Map<number, sqlite3.Statement>();
-  let pending: Array<{ sid: string; callback: RowCallback }> = [];
-  let trips = 0;
-
-  // Cached only once prepared: node-sqlite3 never calls back the reads of a statement whose prepare failed.
-  const withStatement = (size: number, use: (error: Error | null, statement?: sqlite3.Statement) => void) => {
-    const cached = statements.get(size);
-    if (cached) return use(null, cached);
-    const sql = `SELECT sid, sess, expired FROM ${TABLE} WHERE sid IN (${Array.from({ length: size }, () => '?').join(', ')})`;
-    const statement: sqlite3.Statement = db.prepare(sql, (error: Error | null) => {
-      if (error) {
-        statement.finalize(() => undefined);
-        return use(error);
-      }
-      const prepared = statements.get(size);
-      if (prepared) {
-        // Another batch of this size prepared its own meanwhile: one is enough.
-        statement.finalize(() => undefined);
-        return use(null, prepared);
-      }
-      statements.set(size, statement);
-      return use(null, statement);
-    });
-    return undefined;
-  };
-
-  const readBatch = (batch: Array<{ sid: string; callback: RowCallback }>) => {
-    const sids = [...new Set(batch.map((read) => read.sid))];
-    trips += 1;
-    const answer = (error: Error | null, rows?: SessionRow[]) => {
-      const bySid = new Map((rows ?? []).map((row) => [row.sid, row]));
-      for (const read of batch) read.callback(error, error ? undefined : bySid.get(read.sid));
-    };
-    withStatement(sids.length, (prepareError, statement) => {
-      if (!statement) return answer(prepareError);
-      return statement.all(sids, (error: Error | null, rows?: SessionRow[]) => {
-        if (error && statements.get(sids.length) === statement) {
-          // Prepared anew for the next batch (the schema may have changed under it).
-          statements.delete(sids.length);
-          statement.finalize(() => undefined);
-        }
-        answer(error, rows);
-      });
-    });
-  };
-
-  const flush = () => {
-    const reads = pending;
-    pending = [];
-    for (let start = 0; start < reads.length; start += MAX_READ_BATCH) readBatch(reads.slice(start, start + MAX_READ_BATCH));
-  };
-
-  const read = (sid: string, callback: RowCallback) => {
-    if (pending.length === 0) setImmediate(flush);
-    pending.push({ sid, callback });
-  };
-  read.trips = () => trips;
-  read.close = (done: () => void) => {
-    let open = statements.size;
-    if (open === 0) return done();
-    for (const statement of statements.values()) statement.finalize(() => { open -= 1; if (open === 0) done(); });
-    statements.clear();
-    return undefined;
-  };
-  return read;
 }
 
 /**
