@@ -14,7 +14,7 @@ import { allowListedCors } from './http/allow-listed-cors.ts';
 import { createRateLimits } from './http/rate-limits.ts';
 import { refuseCrossSite } from './http/refuse-cross-site.ts';
 import { securityHeaders } from './http/security-headers.ts';
-import { addRoutes } from './http/routes.ts';
+import { createRoutes } from './http/routes.ts';
 import type { Logger } from './logging/logger.ts';
 import { createSessionMiddleware, sessionCookieSettings } from './sessions/session-middleware.ts';
 import { createSessionReader } from './sessions/session-reader.ts';
@@ -75,7 +75,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
   app.set('trust proxy', config.trustProxy);
   app.use(logRequests(deps.logger));
   app.use(securityHeaders({ providerOrigin: new URL(config.oidc.issuer).origin, https: config.session.cookieSecure }));
-  addRoutes(app, {
+  app.use(createRoutes({
     session: createSessionMiddleware({
       store: deps.sessionStore.store,
       secrets: config.session.secrets,
@@ -105,7 +105,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
       refreshProvider: () => { deps.metadata.get().catch(() => undefined); },
     }),
     staticFiles: express.static(deps.publicDir ?? DEFAULT_PUBLIC_DIR, { index: 'index.html', redirect: false }),
-  });
+  }));
   app.use((_req, _res, next) => next(new AppError('not_found')));
   app.use(createErrorHandler(deps.logger));
   return app;

@@ -86,6 +86,12 @@ describe('hostile requests', () => {
     });
   });
 
+  it('OPTIONS answers a route\'s methods in Allow, and 404 for a path that is not a route', async () => {
+    const allowed = await Promise.all(['/login', '/logout', '/hivekit-access-token'].map((path) => hop(`${app.url}${path}`, { method: 'OPTIONS' })));
+    assert.deepEqual(allowed.map((r) => [r.status, r.headers.get('allow')]), [[200, 'GET, HEAD'], [200, 'POST'], [200, 'GET, HEAD']]);
+    assert.equal((await hop(`${app.url}/no-such-route`, { method: 'OPTIONS' })).status, 404);
+  });
+
   describe('security headers', () => {
     for (const path of ['/', '/hivekit-access-token', '/healthz', '/no-such-page']) {
       it(`${path} carries CSP, nosniff, Referrer-Policy and frame protection, and no X-Powered-By`, async () => {
