@@ -12,14 +12,15 @@ const MAX_READ_BATCH = 32;
  * one `WHERE sid IN (…)` at the end of that turn (setImmediate runs after every request the turn
  * parsed), through a statement prepared once per batch size. Under load the trip to the thread
  * pool (queue the work, wake a thread, wake the main thread for the answer) is most of a read's
- * cost, and one trip now serves many requests; a lone read goes at once, as before. Rows are only
- * read, so a batch sees exactly what separate reads would. (node-sqlite3's `db.get` would prepare,
+ * cost, and one trip now serves many requests; a lone read waits only for the end of its turn.
+ * Rows are only read, so a batch sees exactly what separate reads would. (node-sqlite3's `db.get` would prepare,
  * run and finalize a statement per read: three trips.)
  */
 export function createBatchedRowReader(db: sqlite3.Database, table: string) {
   const statements = new Map<number, sqlite3.Statement>();
   let pending: Array<{ sid: string; callback: RowCallback }> = [];
   let trips = 0;
+  let closed = false;
 
   // Cached only once prepared: node-sqlite3 never calls back the reads of a statement whose prepare failed.
   const withStatement = (size: number, use: (error: Error | null, statement?: sqlite3.Statement) => void) => {
@@ -32,10 +33,11 @@ export function createBatchedRowReader(db: sqlite3.Database, table: string) {
         return use(error);
       }
       const prepared = statements.get(size);
-      if (prepared) {
-        // Another batch of this size prepared its own meanwhile: one is enough.
+      if (prepared || closed) {
+        // Another batch of this size prepared its own meanwhile (one is enough), or the store closed
+        // while this one was preparing (an unfinalized statement would keep the database open).
         statement.finalize(() => undefined);
-        return use(null, prepared);
+        return prepared ? use(null, prepared) : use(new Error('the session store is closed'));
       }
       statements.set(size, statement);
       return use(null, statement);
@@ -70,11 +72,13 @@ export function createBatchedRowReader(db: sqlite3.Database, table: string) {
   };
 
   const read = (sid: string, callback: RowCallback) => {
+    if (closed) return callback(new Error('the session store is closed'));
     if (pending.length === 0) setImmediate(flush);
     pending.push({ sid, callback });
   };
   read.trips = () => trips;
   read.close = (done: () => void) => {
+    closed = true;
     let open = statements.size;
     if (open === 0) return done();
     for (const statement of statements.values()) statement.finalize(() => { open -= 1; if (open === 0) done(); });

@@ -211,6 +211,18 @@ describe('the SQLite session store', () => {
     await handle.close();
   });
 
+  it('closing while a read is being prepared answers that read with an error and still closes the database cleanly', async () => {
+    const path = join(dir, 'closing.db');
+    const handle = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
+    await set(handle, 'sid-1', signedIn(clock));
+    const read = get(handle, 'sid-1').then(() => 'answered', (error: { code?: string }) => error.code);
+    await new Promise((resolve) => setImmediate(resolve));
+    await handle.close();
+    assert.equal(await read, 'session_store_unavailable');
+    // The last connection to close checkpoints and removes the WAL; a statement left open keeps it.
+    await assert.rejects(stat(`${path}-wal`), { code: 'ENOENT' });
+  });
+
   it('a write that fails answers once with session_store_unavailable', async () => {
     const path = join(dir, 'failing.db');
     const handle = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
