@@ -20,9 +20,9 @@ const PROFILE_SECONDS = 8;
 const SETTINGS: BenchSettings = {
   connections: 50,
   warmupSeconds: quick ? 1 : 3,
-  roundSeconds: quick ? 2 : 5,
-  rounds: quick ? 3 : 4,
-  sessionRounds: 3,
+  roundSeconds: quick ? 2 : 4,
+  rounds: quick ? 3 : 5,
+  sessionRounds: quick ? 3 : 5,
   latencyRate: 300,
   latencySeconds: quick ? 2 : 2.5,
   latencyRounds: 8,
