@@ -180,11 +180,12 @@ describe('the SQLite session store', () => {
     const path = join(dir, 'private.db');
     const handle = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
     await set(handle, 'sid', signedIn(clock));
-    await handle.close();
+    // While open: a clean close checkpoints and removes the -wal file, which left nothing to check.
     for (const file of [path, `${path}-wal`]) {
-      const mode = await stat(file).then((s) => s.mode & 0o777, () => 0o600);
+      const mode = (await stat(file)).mode & 0o777;
       assert.equal(mode, 0o600, file);
     }
+    await handle.close();
   });
 
   it('connect-sqlite3\'s own background purge failing does not end the process', async () => {
