@@ -2,7 +2,7 @@ import { LETTERS_BY_MASK } from './compile-grants.ts';
 import { expandTemplate } from './expand-template.ts';
 import type { ValueCache } from './expand-template.ts';
 import type {
-  CompiledPolicy, CompiledRule, DpvClaim, PerClaim, PolicyEvaluation, PolicyGrant, PolicyRefusal,
+  CompiledDpvGrant, CompiledPolicy, CompiledRule, DpvClaim, PerClaim, PolicyEvaluation, PolicyGrant, PolicyRefusal,
 } from './policy-types.ts';
 
 function ruleApplies(rule: CompiledRule, claims: Readonly<Record<string, unknown>>): boolean {
@@ -52,14 +52,19 @@ export function evaluatePolicy(
   const grants: PolicyGrant[] = [];
   const refused: PolicyRefusal[] = [];
   const cache: ValueCache = [];
+  // A grant's id with the user's claims inserted (per grants have the same realm and template), or
+  // undefined with the reason recorded.
+  const expand = (claim: PolicyRefusal['claim'], rule: CompiledRule, grant: CompiledDpvGrant): string | undefined => {
+    const id = expandTemplate(grant.template, claims, policy.variableClaims, cache);
+    if (typeof id === 'string') return id;
+    refused.push({ claim, rule: rule.label, realm: grant.realm, template: grant.template.source, reason: id.reason });
+    return undefined;
+  };
   for (const rule of policy.rules) {
     if (!ruleApplies(rule, claims)) continue;
     for (const grant of rule.per) {
-      const id = expandTemplate(grant.template, claims, policy.variableClaims, cache);
-      if (typeof id !== 'string') {
-        refused.push({ claim: 'per', rule: rule.label, realm: grant.realm, template: grant.template.source, reason: id.reason });
-        continue;
-      }
+      const id = expand('per', rule, grant);
+      if (id === undefined) continue;
       let patterns = per.get(grant.realm);
       if (patterns === undefined) per.set(grant.realm, (patterns = new Map()));
       patterns.set(id, (patterns.get(id) ?? 0) | grant.mask);
@@ -69,11 +74,8 @@ export function evaluatePolicy(
       });
     }
     for (const grant of rule.dpv) {
-      const id = expandTemplate(grant.template, claims, policy.variableClaims, cache);
-      if (typeof id !== 'string') {
-        refused.push({ claim: 'dpv', rule: rule.label, realm: grant.realm, template: grant.template.source, reason: id.reason });
-        continue;
-      }
+      const id = expand('dpv', rule, grant);
+      if (id === undefined) continue;
       let ids = dpv.get(grant.realm);
       if (ids === undefined) dpv.set(grant.realm, (ids = new Set()));
       ids.add(id);
