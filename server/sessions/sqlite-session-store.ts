@@ -47,6 +47,7 @@ type Callback = (error?: any, value?: any) => void;
 export async function openSqliteSessionStore(options: SqliteSessionStoreOptions): Promise<SessionStoreHandle> {
   const now = options.now ?? Date.now;
   const batchSize = options.cleanupBatchSize ?? 1000;
+  createDatabaseFile(options.path);
   const db = await openDatabase(options.path, options.busyTimeoutMs ?? 2000, options.logger);
   // Cleanup has a connection of its own: under WAL, token reads on `db` go on while it deletes.
   const cleaner = await openDatabase(options.path, options.busyTimeoutMs ?? 2000, options.logger);
@@ -181,15 +182,29 @@ function backgroundFacade(db: sqlite3.Database, logger: Logger) {
   };
 }
 
-async function openDatabase(path: string, busyTimeoutMs: number, logger: Logger): Promise<sqlite3.Database> {
+/**
+ * Sessions hold ID tokens and claims: owner-only (SQLite gives its -wal and -shm files the database
+ * file's mode). Done once, before any connection opens: on Linux, closing *any* descriptor of the
+ * file drops every POSIX lock this process holds on it, and the next outside reader (a backup, the
+ * sqlite3 CLI, a second instance) then checkpoints and unlinks the -wal we still write to (SQLite's
+ * "How To Corrupt An SQLite Database File", §2.2). chmod works by path and opens nothing.
+ */
+function createDatabaseFile(path: string): void {
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    // Sessions hold ID tokens and claims: owner-only. SQLite gives its -wal and -shm files the database file's mode.
-    closeSync(openSync(path, 'a', 0o600));
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
     chmodSync(path, 0o600);
   } catch (error) {
     throw new Error(`cannot create the session database ${path}: ${describe(error)}`);
   }
+}
+
+/** Never opens a plain descriptor of the file: see createDatabaseFile. */
+async function openDatabase(path: string, busyTimeoutMs: number, logger: Logger): Promise<sqlite3.Database> {
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
     const handle: sqlite3.Database = new sqlite3.Database(path, (error: Error | null) => {
       if (error) reject(new Error(`cannot open the session database ${path}: ${describe(error)}`)); else resolve(handle);
