@@ -1,6 +1,7 @@
 import { watch as watchDirectory } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logging/logger.ts';
 import { formatPolicyProblem, loadPolicyFile } from './load-policy-file.ts';
 import type { CompiledPolicy, PolicyProblem } from './policy-types.ts';
@@ -12,6 +13,8 @@ export interface PolicyHolderOptions {
   readonly watch?: boolean;
   /** Editors write a file in several steps; wait this long after the last change (default 200). */
   readonly debounceMs?: number;
+  /** Re-read at the latest this long after the first change, however long changes go on (default 1000). */
+  readonly maxDelayMs?: number;
 }
 
 export interface PolicyHolder {
@@ -31,13 +34,19 @@ export class PolicyLoadError extends Error {
   }
 }
 
+// A ConfigMap volume holds policy.json -> ..data/policy.json and updates by renaming a new
+// ..data_tmp link over ..data, so the policy file's own name sees no event then.
+const CONFIGMAP_DATA_LINK = '..data';
+
 /**
  * Loads the policy (throwing PolicyLoadError listing every problem, so startup fails closed) and keeps
  * it current. The directory is watched rather than the file because editors and Kubernetes ConfigMaps
  * replace the file by rename, which ends a watch on the file itself; unchanged content is ignored.
+ * Only events naming the file or the ConfigMap link count: the folder may hold files that change all
+ * the time, such as a session database's journal, and they must not postpone a revoked grant.
  */
 export async function createPolicyHolder(options: PolicyHolderOptions): Promise<PolicyHolder> {
-  const { path, logger, watch = true, debounceMs = 200 } = options;
+  const { path, logger, watch = true, debounceMs = 200, maxDelayMs = 1000 } = options;
   const first = await loadPolicyFile(path);
   if (!first.ok) throw new PolicyLoadError(path, first.problems);
   let policy = first.policy;
@@ -45,6 +54,7 @@ export async function createPolicyHolder(options: PolicyHolderOptions): Promise<
   let rejectedText: string | null = null;
   let queue: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  let deadline: number | undefined;
   let watcher: FSWatcher | undefined;
   let closed = false;
   logger.info('policy_loaded', { path, version: policy.version, rules: policy.rules.length, warnings: first.warnings });
@@ -74,11 +84,23 @@ export async function createPolicyHolder(options: PolicyHolderOptions): Promise<
     return run;
   };
 
+  const fileName = basename(resolve(path));
+  // Linux may give no name (e.g. when the event queue overflowed): that could be the policy.
+  const isPolicyEvent = (name: string | null) => name === null || name === fileName || name === CONFIGMAP_DATA_LINK;
+  const reloadWhenQuiet = () => {
+    const now = performance.now();
+    deadline ??= now + maxDelayMs;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      deadline = undefined;
+      void enqueue(true);
+    }, Math.min(debounceMs, deadline - now));
+    timer.unref();
+  };
+
   if (watch) {
-    watcher = watchDirectory(dirname(resolve(path)), { persistent: false }, () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => void enqueue(true), debounceMs);
-      timer.unref();
+    watcher = watchDirectory(dirname(resolve(path)), { persistent: false }, (_event, name) => {
+      if (isPolicyEvent(name)) reloadWhenQuiet();
     });
     watcher.on('error', (error) => logger.warn('policy_watch_failed', { path, error: error.message }));
   }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -31,12 +32,18 @@ async function holderFor(name: string, text: string, watch = false) {
   return { path, logger, holder };
 }
 
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; waited < 5000; waited += 20) {
+async function waitFor(check: () => boolean, what: string, limitMs = 5000): Promise<void> {
+  for (let waited = 0; waited < limitMs; waited += 20) {
     if (check()) return;
     await sleep(20);
   }
-  assert.fail(`timed out waiting for ${what}`);
+  assert.fail(`timed out after ${limitMs} ms waiting for ${what}`);
+}
+
+/** Calls `write` every `intervalMs` until the returned function is called. */
+function repeatEvery(intervalMs: number, write: () => Promise<unknown>): () => void {
+  const interval = setInterval(() => void write().catch(() => undefined), intervalMs);
+  return () => clearInterval(interval);
 }
 
 const londonPatterns = (holder: PolicyHolder) => Object.keys(evaluatePolicy(holder.current(), { sub: 'a' }).per['london'] ?? {});
@@ -163,6 +170,102 @@ test('after close() the file is no longer watched', async () => {
   await sleep(150);
   assert.equal(holder.current().version, 1);
   assert.equal(await holder.reload(), false);
+});
+
+test('a policy edit takes effect within 2 s while a neighbour file is rewritten every 100 ms', async () => {
+  const folder = await mkdtemp(join(dir, 'busy-'));
+  const path = join(folder, 'policy.json');
+  const both = JSON.stringify({ everyone: { grants: { london: { 'riders/*': 'R', 'cars/*': 'R' } } } });
+  await writeFile(path, both);
+  const holder = await createPolicyHolder({ path, logger: createMemoryLogger() });
+  // A session database's journal next to the policy changes at every login.
+  let logins = 0;
+  const stop = repeatEvery(100, () => writeFile(join(folder, 'sessions.db-journal'), `login ${++logins}`));
+  try {
+    await sleep(250);
+    const edited = performance.now();
+    await writeFile(path, grantsRead('riders/*'));
+    await waitFor(() => holder.current().version === 2, 'the grant removal', 2000);
+    assert.ok(performance.now() - edited < 2000);
+    assert.deepEqual(londonPatterns(holder), ['riders/*']);
+  } finally {
+    stop();
+    holder.close();
+  }
+});
+
+test('a policy file replaced every 100 ms is re-read at most about 1 s after its first change', async () => {
+  const folder = await mkdtemp(join(dir, 'republished-'));
+  const path = join(folder, 'policy.json');
+  await writeFile(path, grantsRead('riders/*'));
+  const holder = await createPolicyHolder({ path, logger: createMemoryLogger() });
+  // Replaced by rename, so no read can catch a half-written file.
+  let copies = 0;
+  const publish = async () => {
+    const temporary = join(folder, `.policy.json.${++copies}`);
+    await writeFile(temporary, grantsRead('cars/*'));
+    await rename(temporary, path);
+  };
+  const edited = performance.now();
+  await publish();
+  const stop = repeatEvery(100, publish);
+  try {
+    await waitFor(() => holder.current().version === 2, 'the republished policy', 2000);
+    assert.ok(performance.now() - edited < 2000);
+    assert.deepEqual(londonPatterns(holder), ['cars/*']);
+  } finally {
+    stop();
+    holder.close();
+  }
+});
+
+test('changes to other files in the folder neither re-read the policy nor log anything', async () => {
+  const folder = await mkdtemp(join(dir, 'neighbours-'));
+  const elsewhere = await mkdtemp(join(dir, 'elsewhere-'));
+  // The policy is a link to another folder, so editing its target raises no event in the watched one:
+  // a re-read can then only have been caused by the neighbours.
+  const target = join(elsewhere, 'policy.json');
+  await writeFile(target, grantsRead('riders/*'));
+  const path = join(folder, 'policy.json');
+  await symlink(target, path);
+  const logger = createMemoryLogger();
+  const holder = await createPolicyHolder({ path, logger, debounceMs: 20 });
+  try {
+    await writeFile(target, grantsRead('cars/*'));
+    for (const name of ['sessions.db', 'sessions.db-journal', '.policy.json.swp', 'policy.json.bak']) {
+      await writeFile(join(folder, name), 'x');
+      await sleep(30);
+    }
+    await sleep(200);
+    assert.equal(holder.current().version, 1);
+    assert.deepEqual(logger.entries.map((entry) => entry.event), ['policy_loaded']);
+    assert.equal(await holder.reload(), true);
+    assert.deepEqual(londonPatterns(holder), ['cars/*']);
+  } finally {
+    holder.close();
+  }
+});
+
+test('a Kubernetes ConfigMap update, which swaps the ..data link by rename, is picked up', async () => {
+  // The layout the kubelet writes: policy.json -> ..data/policy.json, ..data -> ..<timestamp>.
+  const folder = await mkdtemp(join(dir, 'configmap-'));
+  const publish = async (generation: string, text: string) => {
+    await mkdir(join(folder, generation));
+    await writeFile(join(folder, generation, 'policy.json'), text);
+    await symlink(generation, join(folder, '..data_tmp'));
+    await rename(join(folder, '..data_tmp'), join(folder, '..data'));
+  };
+  await publish('..2024_05_01_10_00_00.000000001', grantsRead('riders/*'));
+  await symlink('..data/policy.json', join(folder, 'policy.json'));
+  const holder = await createPolicyHolder({ path: join(folder, 'policy.json'), logger: createMemoryLogger(), debounceMs: 20 });
+  try {
+    await publish('..2024_05_01_10_05_00.000000002', grantsRead('vans/*'));
+    await rm(join(folder, '..2024_05_01_10_00_00.000000001'), { recursive: true });
+    await waitFor(() => holder.current().version === 2, 'the swapped ConfigMap');
+    assert.deepEqual(londonPatterns(holder), ['vans/*']);
+  } finally {
+    holder.close();
+  }
 });
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
