@@ -4,12 +4,17 @@ import { callProvider, DEFAULT_PROVIDER_HTTP, type ProviderHttpOptions } from '.
 import type { ProviderMetadata } from './provider-metadata.ts';
 
 // OIDC Core §3.1.3.7 allows "a few minutes" of skew; 30 s keeps a replayed old token out. It applies
-// to iat and nbf; passport-openidconnect has already refused an expired `exp` with no leeway, which
-// only matters if our clock runs ahead of the provider's by the ID token's whole lifetime.
+// to iat (both ways, through maxTokenAge) and nbf; passport-openidconnect has already refused an
+// expired `exp` with no leeway, which only matters if our clock runs ahead of the provider's by the
+// ID token's whole lifetime.
 export const ID_TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
+// OIDC Core §3.1.3.7 item 10: iat "can be used to reject tokens that were issued too far away from
+// the current time". In the code flow the token endpoint issues the ID token in the very request
+// we are answering, so anything older than this (plus the tolerance) was kept and replayed.
+export const ID_TOKEN_MAX_AGE_SECONDS = 300;
 
 export interface IdTokenVerifier {
-  /** Signature (provider's JWKS, allowed algorithms), exact issuer and audience, expiry with leeway. */
+  /** Signature (provider's JWKS, allowed algorithms), exact issuer and audience, iat and expiry with leeway. */
   verify(idToken: string, metadata: ProviderMetadata): Promise<JWTPayload>;
 }
 
@@ -53,6 +58,7 @@ export function createIdTokenVerifier(options: {
           audience: options.clientId,
           algorithms: metadata.idTokenSigningAlgs,
           clockTolerance: ID_TOKEN_CLOCK_TOLERANCE_SECONDS,
+          maxTokenAge: ID_TOKEN_MAX_AGE_SECONDS,
           requiredClaims: ['sub', 'iat', 'exp'],
           currentDate: options.currentDate?.(),
         });

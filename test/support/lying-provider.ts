@@ -4,11 +4,23 @@ import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 
 export type IdTokenFlaw = 'none' | 'bad-signature' | 'alg-none' | 'wrong-issuer' | 'wrong-audience' | 'wrong-nonce' | 'expired'
-  | 'hs256-client-secret' | 'null-payload' | 'object-sub' | 'unknown-kid';
+  | 'hs256-client-secret' | 'null-payload' | 'object-sub' | 'unknown-kid'
+  /** Unexpired (exp an hour ahead) but issued an hour ago: a token kept and replayed. */
+  | 'issued-long-ago'
+  /** Issued an hour from now: a provider clock far ahead, or a forgery dated to outlive its exp. */
+  | 'issued-in-future';
 export type UserinfoAnswer = 'json' | 'html' | 'other-subject' | 'huge';
 /** How an endpoint fails: no answer at all, HTML, a 500, or a 10 MB body. */
 export type Outage = 'hang' | 'html' | 'error500' | 'huge';
 export type Endpoint = 'discovery' | 'jwks' | 'token' | 'userinfo';
+
+/** iat and exp of the forged ID token, in seconds from now. */
+const TIMES: Partial<Record<IdTokenFlaw, { iat: number; exp: number }>> & { none: { iat: number; exp: number } } = {
+  none: { iat: 0, exp: 300 },
+  expired: { iat: -7200, exp: -3600 },
+  'issued-long-ago': { iat: -3600, exp: 3600 },
+  'issued-in-future': { iat: 3600, exp: 7200 },
+};
 
 /**
  * A provider that lies on purpose, for what a real provider cannot be made to do: forge ID tokens
@@ -91,8 +103,8 @@ export async function startLyingProvider(options: { clientId: string; clientSecr
       .setProtectedHeader({ alg: 'RS256', kid: state.flaw === 'unknown-kid' ? 'never-published' : 'real-key' })
       .setIssuer(state.flaw === 'wrong-issuer' ? 'https://evil.example' : issuer)
       .setAudience(state.flaw === 'wrong-audience' ? 'another-client' : options.clientId)
-      .setIssuedAt(state.flaw === 'expired' ? now - 7200 : now)
-      .setExpirationTime(state.flaw === 'expired' ? now - 3600 : now + 300)
+      .setIssuedAt(now + (TIMES[state.flaw] ?? TIMES.none).iat)
+      .setExpirationTime(now + (TIMES[state.flaw] ?? TIMES.none).exp)
       .sign(state.flaw === 'bad-signature' ? impostor.privateKey : signing.privateKey);
   };
 
