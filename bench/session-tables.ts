@@ -3,7 +3,7 @@ import sqlite3 from 'sqlite3';
 // The product's table, as server/sessions/sqlite-session-store.ts creates it: sessions(sid PRIMARY KEY, expired, sess).
 const TABLE = 'sessions';
 const SUB_MARK = '@@bench-sub@@';
-const EXPIRY_MARK = 987654321012345;
+const LAST_ACTIVE_MARK = 987654321012345;
 
 export interface Db {
   all<T>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -73,7 +73,8 @@ export async function createFilledCopy(options: {
   if (!user) throw new Error('the template session has no passport.user');
   user.sub = SUB_MARK;
   if (user.claims && typeof user.claims === 'object') (user.claims as Record<string, unknown>).sub = SUB_MARK;
-  if ('storedExpiresAt' in data) data.storedExpiresAt = EXPIRY_MARK;
+  // Each filler row was last active one idle lifetime before it expires, as a real row is.
+  if ('lastActiveAt' in data) data.lastActiveAt = LAST_ACTIVE_MARK;
   const template = JSON.stringify(data);
 
   const started = performance.now();
@@ -88,8 +89,8 @@ export async function createFilledCopy(options: {
     await db.run(`WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?),
       r(x, expired) AS (SELECT x, CASE WHEN ? IS NOT NULL AND x % 2 = 0 THEN ? ELSE ? - (x * 7919) % 60000 END FROM n)
       INSERT INTO ${TABLE} (sid, expired, sess)
-      SELECT lower(hex(randomblob(16))), expired, replace(replace(?, '${SUB_MARK}', 'bench-user-' || x), '${EXPIRY_MARK}', expired)
-      FROM r`, [filler, halfAt, halfAt, newest, template]);
+      SELECT lower(hex(randomblob(16))), expired, replace(replace(?, '${SUB_MARK}', 'bench-user-' || x), '${LAST_ACTIVE_MARK}', expired - ?)
+      FROM r`, [filler, halfAt, halfAt, newest, template, options.idleTimeoutMs]);
     await db.exec('COMMIT');
     const rows = (await db.all<{ n: number }>(`SELECT count(*) AS n FROM ${TABLE}`))[0]!.n;
     const expiring = halfAt === null ? 0 : (await db.all<{ n: number }>(`SELECT count(*) AS n FROM ${TABLE} WHERE expired = ?`, [halfAt]))[0]!.n;

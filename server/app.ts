@@ -84,7 +84,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     }),
     limitLogins: limits.login,
     limitTokens: limits.token,
-    readSession: createSessionReader({ store: deps.sessionStore.store, secrets: config.session.secrets, cookieName: cookie.name, logger: deps.logger }),
+    ...createSessionReader({ store: deps.sessionStore.store, secrets: config.session.secrets, cookieName: cookie.name, logger: deps.logger }),
     refuseCrossSite: refuseCrossSite(config.publicUrl, config.corsAllowedOrigins),
     cors: allowListedCors(config.corsAllowedOrigins),
     startLogin: login.startLogin,

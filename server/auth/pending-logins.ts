@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { PENDING_LOGINS_KEY } from '../sessions/session-expiry.ts';
 
 /** A login between the redirect to the provider and its callback, kept in the pre-login session. */
 export interface PendingLogin {
@@ -13,7 +14,7 @@ export type PendingLoginFailure = 'state_mismatch' | 'login_expired';
 // Issue: a login started in one tab may finish after another tab's; a few may be in flight at once.
 const MAX_PENDING_LOGINS = 5;
 export const PENDING_LOGIN_MAX_AGE_MS = 10 * 60 * 1000;
-const SESSION_KEY = 'pendingLogins';
+const SESSION_KEY = PENDING_LOGINS_KEY;
 
 type SessionLike = Record<string, unknown> | undefined;
 type Pending = Record<string, PendingLogin>;

@@ -1,7 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { AppError } from '../errors/app-error.ts';
-import { readSessionUser } from '../auth/session-user.ts';
 import { createWindowCounter } from './window-counter.ts';
 
 export interface RateLimitSettings {
@@ -52,8 +51,9 @@ export function createRateLimits(settings: RateLimitSettings): { login: RequestH
 function limitTokensPerSession(limit: number, windowMs: number): RequestHandler {
   const count = createWindowCounter(windowMs);
   return function limitTokens(req, _res, next) {
-    // Runs after the session reader: a signed-in session is its own bucket, so users behind one NAT don't share.
-    const { hits, resetAt } = count(readSessionUser(req) ? `session:${req.sessionID}` : clientAddressKey(req));
+    // Runs before the session is read, once its cookie's signature is checked: a session is its own
+    // bucket (users behind one NAT don't share), and a refused request costs no store read.
+    const { hits, resetAt } = count(req.sessionID ? `session:${req.sessionID}` : clientAddressKey(req));
     next(hits > limit ? rateLimited(req, resetAt) : undefined);
   };
 }

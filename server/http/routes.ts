@@ -2,7 +2,8 @@ import express, { type RequestHandler } from 'express';
 
 export interface RouteHandlers {
   session: RequestHandler;
-  /** Read-only session for the token route (sessions/session-reader.ts). */
+  /** The token route's session, read-only (sessions/session-reader.ts): the signed cookie's id, then the row. */
+  identifySession: RequestHandler;
   readSession: RequestHandler;
   limitLogins: RequestHandler;
   limitTokens: RequestHandler;
@@ -25,7 +26,8 @@ export interface RouteHandlers {
  */
 export function createRoutes(h: RouteHandlers): express.Router {
   const router = express.Router();
-  router.get('/hivekit-access-token', h.cors, h.refuseCrossSite, h.readSession, h.limitTokens, h.mintAccessToken);
+  // Limited before the read: a refused request costs no store read and extends nothing.
+  router.get('/hivekit-access-token', h.cors, h.refuseCrossSite, h.identifySession, h.limitTokens, h.readSession, h.mintAccessToken);
   router.options('/hivekit-access-token', h.cors);
   router.get('/healthz', h.liveness);
   router.get('/readyz', h.readiness);

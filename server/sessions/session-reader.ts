@@ -2,33 +2,47 @@ import type { RequestHandler } from 'express';
 import type session from 'express-session';
 import { parse as parseCookies } from 'cookie';
 import { unsign } from 'cookie-signature';
+import { readSessionUser } from '../auth/session-user.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import { BoundedMap } from '../util/bounded-map.ts';
 
 /**
- * The token route's read-only view of a session. express-session rebuilds a Session object per
- * request, hashes it twice to detect changes and wraps res.end, which is most of the cost of a
- * token request that never changes its session. This reads the same signed cookie, loads the row
- * through the same store, and lets the store's touch extend the idle lifetime (it writes at most
- * once per interval). Anything that changes a session (login, logout) still goes through
- * express-session.
+ * The token route's read-only view of a session, in two steps so the rate limiter can run between
+ * them: `identifySession` checks the cookie's signature (no I/O) and sets `req.sessionID`;
+ * `readSession` loads the row through the same store and lets the store's touch extend a signed-in
+ * session's idle lifetime (at most one write per interval). express-session rebuilds a Session
+ * object per request, hashes it twice to detect changes and wraps res.end, which is most of the
+ * cost of a token request that never changes its session. Anything that changes a session (login,
+ * logout) still goes through express-session.
  */
-export function createSessionReader(options: { store: session.Store; secrets: readonly string[]; cookieName: string; logger: Logger }): RequestHandler {
+export function createSessionReader(options: { store: session.Store; secrets: readonly string[]; cookieName: string; logger: Logger }): {
+  identifySession: RequestHandler;
+  readSession: RequestHandler;
+} {
   const verify = createCookieVerifier(options.secrets);
-  return function readSession(req, _res, next) {
-    const sid = sessionIdFromCookie(req.headers.cookie, options.cookieName, verify);
-    if (sid === undefined) return next();
-    options.store.get(sid, (error: unknown, data?: session.SessionData | null) => {
-      if (error) return next(error instanceof AppError ? error : new AppError('session_store_unavailable', { cause: error }));
-      if (!data) return next();
-      Object.assign(req, { sessionID: sid, session: data });
-      options.store.touch!(sid, data, (touchError?: unknown) => {
-        // A failed extension only means the session may end a little early: the token is still due.
-        if (touchError) options.logger.warn('session_touch_failed', { error: describeError(touchError) });
-        next();
+  return {
+    identifySession: function identifySession(req, _res, next) {
+      const sid = sessionIdFromCookie(req.headers.cookie, options.cookieName, verify);
+      if (sid !== undefined) req.sessionID = sid;
+      next();
+    },
+    readSession: function readSession(req, _res, next) {
+      const sid = req.sessionID;
+      if (sid === undefined) return next();
+      options.store.get(sid, (error: unknown, data?: session.SessionData | null) => {
+        if (error) return next(error instanceof AppError ? error : new AppError('session_store_unavailable', { cause: error }));
+        if (!data) return next();
+        Object.assign(req, { session: data });
+        // Only a signed-in session is extended (the store decides when it is due); a pre-login one ends on its own.
+        if (!readSessionUser(req)) return next();
+        options.store.touch!(sid, data, (touchError?: unknown) => {
+          // A failed extension only means the session may end a little early: the token is still due.
+          if (touchError) options.logger.warn('session_touch_failed', { error: describeError(touchError) });
+          next();
+        });
       });
-    });
+    },
   };
 }
 

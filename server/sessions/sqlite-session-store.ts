@@ -6,7 +6,9 @@ import connectSqlite3 from 'connect-sqlite3';
 import sqlite3 from 'sqlite3';
 import { AppError } from '../errors/app-error.ts';
 import type { Logger } from '../logging/logger.ts';
-import { computeSessionExpiry, shouldExtendExpiry, STORED_EXPIRY_KEY, type SessionLifetimes } from './session-expiry.ts';
+import {
+  computeSessionExpiry, CREATED_AT_KEY, hasOutlivedLifetimes, isTouchDue, LAST_ACTIVE_AT_KEY, type SessionLifetimes,
+} from './session-expiry.ts';
 import { fingerprintSessionId } from './fingerprint-session-id.ts';
 import { createBatchedRowReader, type SessionRow } from './batched-row-reader.ts';
 
@@ -83,14 +85,16 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
       const done = once(callback);
       readRow(sid, (error: Error | null, row?: SessionRow) => {
         if (error) return done(fail('read', error));
-        if (!row || typeof row.expired !== 'number' || row.expired < now()) return done();
+        const current = now();
+        if (!row || typeof row.expired !== 'number' || row.expired < current) return done();
         const data = parseSessionRow(row.sess);
         if (!data) {
           options.logger.warn('session_row_corrupt', { session: fingerprintSessionId(sid) });
           db.run(`DELETE FROM ${TABLE} WHERE sid = ?`, [sid], () => undefined);
           return done();
         }
-        data[STORED_EXPIRY_KEY] = row.expired;
+        // Ended under today's settings though its stored expiry is later (a timeout was lowered).
+        if (hasOutlivedLifetimes(data, current, options)) return done();
         return done(null, data);
       });
     }
@@ -99,9 +103,10 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
       const done = once(callback);
       let json: string;
       const record = data as unknown as Record<string, unknown>;
-      const expired = computeSessionExpiry(record, now(), options);
+      const current = now();
+      const expired = computeSessionExpiry(record, current, options);
       try {
-        record[STORED_EXPIRY_KEY] = expired;
+        if (record[CREATED_AT_KEY] !== undefined) record[LAST_ACTIVE_AT_KEY] = current;
         json = JSON.stringify(record);
       } catch (error) {
         return done(fail('serialize', error));
@@ -116,14 +121,16 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
       const done = once(callback);
       const record = data as unknown as Record<string, unknown>;
       const current = now();
+      if (!isTouchDue(record, current, options)) return done();
       const expired = computeSessionExpiry(record, current, options);
-      if (!shouldExtendExpiry(record, expired, options)) return done();
       writes += 1;
-      record[STORED_EXPIRY_KEY] = expired;
-      // `expired >= now`: a touch must never bring back a session that has already ended.
-      db.run(`UPDATE ${TABLE} SET expired = ? WHERE sid = ? AND expired >= ?`, [expired, sid, current], (error: Error | null) => {
-        done(error ? fail('touch', error) : undefined);
-      });
+      record[LAST_ACTIVE_AT_KEY] = current;
+      // json_set changes that one field in place, so a touch never writes back a stale copy of a
+      // record a login changed meanwhile. `expired >= now`: it never brings back an ended session.
+      db.run(`UPDATE ${TABLE} SET expired = ?, sess = json_set(sess, '$.${LAST_ACTIVE_AT_KEY}', ?) WHERE sid = ? AND expired >= ?`,
+        [expired, current, sid, current], (error: Error | null) => {
+          done(error ? fail('touch', error) : undefined);
+        });
     }
 
     override destroy(sid: string, callback?: Callback): void {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import sqlite3 from 'sqlite3';
 import { completeProviderLogin, startTestProvider, type TestProvider } from '../support/oidc-test-provider.ts';
 import { CookieJar, hop } from '../support/http-hop.ts';
 import { reservePort, startTestApp, type TestApp } from '../support/test-app.ts';
@@ -63,4 +64,35 @@ describe('logins in progress', () => {
     assert.match(replay.location!, /login_error=(login_expired|state_mismatch)/);
     assert.ok(other.location);
   });
+
+  it('polling the token route with a pre-login cookie never extends its row: it is gone fifteen minutes after the login started', async () => {
+    const jar = new CookieJar();
+    await hop(`${app.url}/login`, { jar });
+    const expiryBefore = await pendingRowExpiries();
+    assert.ok(expiryBefore.length > 0);
+    try {
+      for (let minute = 1; minute <= 14; minute += 1) {
+        clockOffsetMs = minute * 60_000;
+        assert.equal((await hop(`${app.url}/hivekit-access-token`, { jar })).status, 401);
+      }
+      assert.deepEqual(await pendingRowExpiries(), expiryBefore, 'a token request moved a pre-login row\'s expiry');
+      clockOffsetMs = 15 * 60_000 + 1000;
+      assert.equal((await hop(`${app.url}/hivekit-access-token`, { jar })).status, 401);
+      await app.sessionStore.cleanExpired();
+      const left = await pendingRowExpiries();
+      assert.ok(expiryBefore.every((expiry) => !left.includes(expiry)), 'the pre-login row outlived its lifetime');
+    } finally {
+      clockOffsetMs = 0;
+    }
+  });
+
+  /** Expiries of the rows that hold no user, straight from the database file. */
+  function pendingRowExpiries(): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      const db = new sqlite3.Database(app.dbPath);
+      db.all("SELECT expired FROM sessions WHERE json_extract(sess, '$.passport.user') IS NULL ORDER BY expired", (error: Error | null, rows: Array<{ expired: number }>) => {
+        db.close(() => (error ? reject(error) : resolve(rows.map((row) => row.expired))));
+      });
+    });
+  }
 });

@@ -127,6 +127,71 @@ describe('the SQLite session store', () => {
     await handle.close();
   });
 
+  it('never extends a pre-login session, however often it is read and touched: it ends fifteen minutes after its newest login started', async () => {
+    const path = join(dir, 'pending-touch.db');
+    const handle = await openSqliteSessionStore({ path, ...lifetimes, logger: createMemoryLogger(), now });
+    const startedAt = clock;
+    await set(handle, 'pending', { cookie: { path: '/' }, pendingLogins: { handle: { codeVerifier: 'v', returnTo: '/', createdAt: startedAt } } });
+    const [{ expired }] = await query<{ expired: number }>(path, "SELECT expired FROM sessions WHERE sid = 'pending'");
+    const writes = handle.writeCount();
+    for (let minute = 1; minute <= 14; minute += 1) {
+      clock = startedAt + minute * 60_000;
+      await touch(handle, 'pending', (await get(handle, 'pending'))!);
+    }
+    assert.equal(handle.writeCount(), writes);
+    assert.deepEqual(await query(path, "SELECT expired FROM sessions WHERE sid = 'pending'"), [{ expired }]);
+    clock = startedAt + 15 * 60_000 + 1;
+    assert.equal(await get(handle, 'pending'), undefined);
+    assert.equal(await handle.cleanExpired(), 1);
+    await handle.close();
+  });
+
+  it('lowering the idle timeout ends sessions idle longer than the new one, though their stored expiry is later', async () => {
+    const path = join(dir, 'lowered-idle.db');
+    const before = await openSqliteSessionStore({ path, idleTimeoutSeconds: 8 * 3600, absoluteTimeoutSeconds: 7 * 24 * 3600, logger: createMemoryLogger(), now });
+    const loginAt = clock;
+    await set(before, 'idle', signedIn(loginAt));
+    await set(before, 'active', signedIn(loginAt));
+    await before.close();
+    const after = await openSqliteSessionStore({ path, idleTimeoutSeconds: 600, absoluteTimeoutSeconds: 7 * 24 * 3600, logger: createMemoryLogger(), now });
+    // Used every minute for half an hour, three times the new idle timeout: still alive.
+    for (let minute = 1; minute <= 30; minute += 1) {
+      clock = loginAt + minute * 60_000;
+      const data = await get(after, 'active');
+      assert.ok(data, `the active session ended after ${minute} minutes`);
+      await touch(after, 'active', data);
+    }
+    assert.equal(await get(after, 'idle'), undefined);
+    await after.close();
+  });
+
+  it('lowering the absolute timeout ends sessions older than the new one, however active', async () => {
+    const path = join(dir, 'lowered-absolute.db');
+    const before = await openSqliteSessionStore({ path, idleTimeoutSeconds: 8 * 3600, absoluteTimeoutSeconds: 7 * 24 * 3600, logger: createMemoryLogger(), now });
+    const loginAt = clock;
+    await set(before, 'sid', signedIn(loginAt));
+    await before.close();
+    const after = await openSqliteSessionStore({ path, idleTimeoutSeconds: 8 * 3600, absoluteTimeoutSeconds: 2 * 3600, logger: createMemoryLogger(), now });
+    clock = loginAt + 2 * HOUR - 1000;
+    assert.ok(await get(after, 'sid'));
+    clock = loginAt + 2 * HOUR + 1000;
+    assert.equal(await get(after, 'sid'), undefined);
+    await after.close();
+  });
+
+  it('a touch keeps the changes a login made to the record meanwhile (it updates one field in place)', async () => {
+    const handle = await openSqliteSessionStore({ path: join(dir, 'touch-in-place.db'), ...lifetimes, logger: createMemoryLogger(), now });
+    await set(handle, 'sid', signedIn(clock));
+    const stale = (await get(handle, 'sid'))!;
+    await set(handle, 'sid', { ...stale, pendingLogins: { h: { codeVerifier: 'v', returnTo: '/', createdAt: clock } } });
+    clock += HOUR / 2;
+    await touch(handle, 'sid', stale);
+    const data = (await get(handle, 'sid'))!;
+    assert.equal(data.lastActiveAt, clock);
+    assert.ok(data.pendingLogins, 'the touch wrote back the stale copy it was given');
+    await handle.close();
+  });
+
   it('treats a corrupt row as an absent session, logs it without the id, and leaves other sessions alone', async () => {
     const path = join(dir, 'corrupt.db');
     const logger = createMemoryLogger();

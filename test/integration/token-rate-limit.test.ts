@@ -13,7 +13,7 @@ import { openSqliteSessionStore, type SessionStoreHandle } from '../../server/se
 const SECRET = 's'.repeat(32);
 const COOKIE_NAME = 'hivekit.sid';
 
-describe('the token rate limit behind batched session reads', () => {
+describe('the token rate limit in front of batched session reads', () => {
   let dir: string;
   let handle: SessionStoreHandle;
 
@@ -26,28 +26,31 @@ describe('the token rate limit behind batched session reads', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  // The two steps of the token route that matter here, as the route runs them.
-  function tokenRequest(readSession: RequestHandler, limitTokens: RequestHandler, sid: string): Promise<'allowed' | 'refused'> {
+  type Reader = ReturnType<typeof createSessionReader>;
+  // The three steps of the token route that matter here, in the route's order.
+  function tokenRequest(reader: Reader, limitTokens: RequestHandler, sid: string): Promise<'allowed' | 'refused'> {
     const req = { headers: { cookie: `${COOKIE_NAME}=${encodeURIComponent(`s:${sign(sid, SECRET)}`)}` }, ip: '127.0.0.1', path: '/hivekit-access-token' } as unknown as Request;
     return new Promise((resolve, reject) => {
-      readSession(req, {} as Response, (readError?: unknown) => {
-        if (readError) return reject(readError);
-        return limitTokens(req, {} as Response, (limitError?: unknown) => resolve(limitError ? 'refused' : 'allowed'));
+      reader.identifySession(req, {} as Response, () => {
+        limitTokens(req, {} as Response, (limitError?: unknown) => {
+          if (limitError) return resolve('refused');
+          return reader.readSession(req, {} as Response, (readError?: unknown) => (readError ? reject(readError) : resolve('allowed')));
+        });
       });
     });
   }
 
-  it('requests resumed together from one batch of reads are counted one by one: exactly those within the limit pass', async () => {
+  it('requests arriving together are counted one by one: exactly those within the limit pass, and only they read the store', async () => {
     const sid = 'session-under-load';
     const data = { cookie: { path: '/', httpOnly: true }, createdAt: Date.now(), passport: { user: { sub: 'alice', claims: {}, idToken: 'id', loginAt: 1 } } };
     await new Promise<void>((resolve, reject) => handle.store.set(sid, data as never, (error) => (error ? reject(error) : resolve())));
-    const readSession = createSessionReader({ store: handle.store, secrets: [SECRET], cookieName: COOKIE_NAME, logger: createMemoryLogger() });
+    const reader = createSessionReader({ store: handle.store, secrets: [SECRET], cookieName: COOKIE_NAME, logger: createMemoryLogger() });
     const { token: limitTokens } = createRateLimits({ loginPerMinute: 10, tokenPerMinute: 10 });
 
-    for (let i = 0; i < 5; i += 1) assert.equal(await tokenRequest(readSession, limitTokens, sid), 'allowed');
+    for (let i = 0; i < 5; i += 1) assert.equal(await tokenRequest(reader, limitTokens, sid), 'allowed');
     const trips = handle.readTripCount();
-    const together = await Promise.all(Array.from({ length: 10 }, () => tokenRequest(readSession, limitTokens, sid)));
-    assert.equal(handle.readTripCount() - trips, 1, 'the ten reads went to SQLite as one batch');
+    const together = await Promise.all(Array.from({ length: 10 }, () => tokenRequest(reader, limitTokens, sid)));
+    assert.equal(handle.readTripCount() - trips, 1, 'the five allowed reads went to SQLite as one batch');
     assert.deepEqual(together, [...Array(5).fill('allowed'), ...Array(5).fill('refused')]);
   });
 });
