@@ -40,7 +40,8 @@ export function createIdTokenVerifier(options: {
         cooldownDuration: options.jwksCooldownMs ?? 30_000,
         cacheMaxAge: 10 * 60_000,
         [customFetch]: async (url, init) => {
-          const answer = await callProvider(url, { headers: init.headers, method: init.method }, 'jwks', http);
+          // jose's signal carries its timeoutDuration: it ends in ERR_JWKS_TIMEOUT, translated below.
+          const answer = await callProvider(url, { headers: init.headers, method: init.method, signal: init.signal }, 'jwks', http);
           if (answer.status >= 500) throw new AppError('provider_unavailable', { detail: `jwks: HTTP ${answer.status}` });
           return new Response(answer.text, { status: answer.status, headers: { 'content-type': 'application/json' } });
         },

@@ -17,6 +17,8 @@ export const DEFAULT_PROVIDER_HTTP: ProviderHttpOptions = { timeoutMs: 5000, max
  * Every call to the OpenID provider goes through here: one timeout covering connect, headers and
  * body, a size cap enforced while streaming, and errors translated to provider_unavailable (could
  * not talk to it) or provider_error (it answered something we cannot use). Bodies never reach the log.
+ * A caller's own `init.signal` (jose's JWKS timeout) ends the call too, and then the caller gets
+ * its signal's reason back untranslated: the abort is the caller's to describe.
  */
 export async function callProvider(
   url: string,
@@ -24,7 +26,20 @@ export async function callProvider(
   what: string,
   options: ProviderHttpOptions = DEFAULT_PROVIDER_HTTP,
 ): Promise<ProviderResponse> {
-  const signal = AbortSignal.timeout(options.timeoutMs);
+  const callerSignal = init.signal ?? undefined;
+  try {
+    return await callWithin(url, init, what, options, callerSignal);
+  } catch (error) {
+    if (callerSignal?.aborted) throw callerSignal.reason;
+    throw error;
+  }
+}
+
+async function callWithin(
+  url: string, init: RequestInit, what: string, options: ProviderHttpOptions, callerSignal: AbortSignal | undefined,
+): Promise<ProviderResponse> {
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
   let response: Response;
   try {
     response = await fetch(url, { ...init, signal, redirect: 'error' });
