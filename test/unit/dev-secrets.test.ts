@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
-import { DEV_SECRETS_FILE, ensureDevSecrets } from '../../server/dev/dev-secrets.ts';
+import { fileURLToPath } from 'node:url';
+import { DEV_SECRETS_FILE, ensureDevSecrets, type DevSecrets } from '../../server/dev/dev-secrets.ts';
 
 const root = await mkdtemp(join(tmpdir(), 'dev-secrets-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -34,12 +37,57 @@ test('later runs reuse the same secrets', async () => {
   assert.deepEqual({ ...second, created: true }, first);
 });
 
-test('two processes starting together end up with the same secrets', async () => {
-  const dataDir = freshDir();
-  const [one, two] = await Promise.all([ensureDevSecrets(dataDir), ensureDevSecrets(dataDir)]);
-  assert.equal(one.hivekitSecret, two.hivekitSecret);
-  assert.equal(one.sessionSecret, two.sessionSecret);
-  assert.deepEqual(await readdir(dataDir), [DEV_SECRETS_FILE]);
+type RacerAnswer = { secrets: DevSecrets & { created: boolean } } | { error: string };
+
+/** A separate Node process running test/support/dev-secrets-racer.ts, asked one data folder at a time. */
+async function startRacer() {
+  const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/dev-secrets-racer.ts'], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const nextLine = async () => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`racer ${child.pid} exited with ${child.exitCode}`);
+    return line.value;
+  };
+  assert.equal(await nextLine(), 'ready');
+  return {
+    ensure: async (dataDir: string): Promise<RacerAnswer> => {
+      child.stdin.write(`${dataDir}\n`);
+      return JSON.parse(await nextLine()) as RacerAnswer;
+    },
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.stdin.end();
+    }),
+  };
+}
+
+// Each round is a fresh folder handed to both processes at once: the window between one's read
+// and its write is short, so one round alone would often not be a race at all.
+const RACE_ROUNDS = 20;
+
+test('two processes racing to create the secrets in one folder agree on them, exactly one creates, and the file is valid', async () => {
+  const racers = await Promise.all([startRacer(), startRacer()]);
+  try {
+    for (let round = 0; round < RACE_ROUNDS; round += 1) {
+      const dataDir = freshDir();
+      const answers = await Promise.all(racers.map((racer) => racer.ensure(dataDir)));
+      const [one, two] = answers.map((answer) => {
+        assert.ok('secrets' in answer, `round ${round}: ${JSON.stringify(answer)}`);
+        return answer.secrets;
+      });
+      const { created: oneCreated, ...oneSecrets } = one!;
+      const { created: twoCreated, ...twoSecrets } = two!;
+      assert.deepEqual(twoSecrets, oneSecrets, `round ${round}: the two processes hold different secrets`);
+      assert.deepEqual([oneCreated, twoCreated].sort(), [false, true], `round ${round}: created ${oneCreated} and ${twoCreated}`);
+      const file = join(dataDir, DEV_SECRETS_FILE);
+      assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), oneSecrets, `round ${round}: the file holds other secrets`);
+      assert.equal((await stat(file)).mode & 0o777, 0o600);
+      assert.deepEqual(await readdir(dataDir), [DEV_SECRETS_FILE], `round ${round}: a temp file is left behind`);
+    }
+  } finally {
+    await Promise.all(racers.map((racer) => racer.stop()));
+  }
 });
 
 const corrupt: Array<[string, string]> = [
