@@ -2,6 +2,8 @@ import { Agent, request } from 'node:http';
 import autocannon, { type AutocannonRequest } from 'autocannon';
 
 export const TOKEN_PATH = '/hivekit-access-token';
+/** What the product's client sends; without Sec-Fetch-Site the token route needs it (README: the contract). */
+export const TOKEN_HEADERS: Readonly<Record<string, string>> = { 'x-hivekit-bff': '1' };
 
 export interface ThroughputResult {
   requestsPerSecond: number;
@@ -22,13 +24,13 @@ export function measureThroughput(url: string, cookies: readonly string[], optio
     method: 'GET',
     path: TOKEN_PATH,
     setupRequest: (req) => {
-      req.headers = { ...req.headers, cookie: cookies[next++ % cookies.length]! };
+      req.headers = { ...req.headers, ...TOKEN_HEADERS, cookie: cookies[next++ % cookies.length]! };
       return req;
     },
   };
   // One cookie: a fixed request, so autocannon builds it once, as it would for any plain GET.
   const requests: AutocannonRequest[] = cookies.length === 1
-    ? [{ method: 'GET', path: TOKEN_PATH, headers: { cookie: cookies[0]! } }]
+    ? [{ method: 'GET', path: TOKEN_PATH, headers: { ...TOKEN_HEADERS, cookie: cookies[0]! } }]
     : [rotate];
   return new Promise((resolve, reject) => {
     autocannon({ url, connections: options.connections, duration: options.seconds, requests, timeout: 30 }, (error, result) => {
@@ -89,7 +91,7 @@ export async function measurePaced(url: string, cookies: readonly string[], opti
       const dueMs = index * intervalMs;
       let written = performance.now();
       const req = request(target, {
-        agent, method: 'GET', headers: { cookie: cookies[index % cookies.length]! }, timeout: options.timeoutMs ?? 30_000,
+        agent, method: 'GET', headers: { ...TOKEN_HEADERS, cookie: cookies[index % cookies.length]! }, timeout: options.timeoutMs ?? 30_000,
       }, (res) => {
         res.resume();
         res.on('end', () => {

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sampleMachine, sampleProcess, type RunningChild } from './child-process.ts';
-import { measurePaced, measureThroughput, median, percentile, TOKEN_PATH, type PacedResult, type ThroughputResult } from './load.ts';
+import { measurePaced, measureThroughput, median, percentile, TOKEN_HEADERS, TOKEN_PATH, type PacedResult, type ThroughputResult } from './load.ts';
 import { readSessionRow, watchCommits } from './session-tables.ts';
 
 export interface Target {
@@ -134,7 +134,7 @@ export async function countStoreWrites(target: Target, sid: string, requests: nu
   let non200 = 0;
   try {
     for (let i = 0; i < requests; i += 1) {
-      const response = await fetch(`${target.child.url}${TOKEN_PATH}`, { headers: { cookie: target.cookies[i % target.cookies.length]! } });
+      const response = await fetch(`${target.child.url}${TOKEN_PATH}`, { headers: { ...TOKEN_HEADERS, cookie: target.cookies[i % target.cookies.length]! } });
       await response.arrayBuffer();
       if (response.status !== 200) non200 += 1;
       if (await watcher.committedSinceLastCall()) followed += 1;

@@ -6,7 +6,7 @@ import { TEST_USERS } from '../test/support/oidc-test-provider.ts';
 import { generateSecrets, IDLE_TIMEOUT_SECONDS, startBare, startProduct, startProvider, TOKEN_RATE_LIMIT_PER_MINUTE, type BenchProvider, type ProductSecrets } from './bench-setup.ts';
 import { freePort, PROJECT_ROOT, sampleProcess, startScriptNodeFlags, type RunningChild } from './child-process.ts';
 import { logIn, sessionIdOf, signedSessionCookie } from './log-in.ts';
-import { TOKEN_PATH } from './load.ts';
+import { TOKEN_HEADERS, TOKEN_PATH } from './load.ts';
 import { codeFingerprint, describeMachine } from './machine.ts';
 import { countStoreWrites, measureCleanupStall, measureLatencies, runInterleaved, runRound, type Target } from './measure-phases.ts';
 import { renderReport, verdicts, type BenchResults, type BenchSettings } from './report.ts';
@@ -146,7 +146,7 @@ async function profileTokenRoute(options: {
 
 /** The product's answer must be a real token for the session's user, signed with the configured secret. */
 async function checkTokenAnswer(url: string, cookie: string, hivekitSecret: string, sub: string) {
-  const response = await fetch(`${url}${TOKEN_PATH}`, { headers: { cookie } });
+  const response = await fetch(`${url}${TOKEN_PATH}`, { headers: { ...TOKEN_HEADERS, cookie } });
   const text = await response.text();
   const body = JSON.parse(text) as { authenticated: boolean; token: string; user: { sub: string } };
   if (response.status !== 200 || !body.authenticated || body.user.sub !== sub) throw new Error(`token route answered ${response.status}: ${text.slice(0, 200)}`);
@@ -215,7 +215,7 @@ async function measureTables(options: {
 /** Every synthetic cookie must open its session: 200, authenticated, its own subject. */
 async function checkSessions(url: string, cookies: readonly string[]): Promise<void> {
   for (const cookie of cookies) {
-    const response = await fetch(`${url}${TOKEN_PATH}`, { headers: { cookie } });
+    const response = await fetch(`${url}${TOKEN_PATH}`, { headers: { ...TOKEN_HEADERS, cookie } });
     const body = (await response.json()) as { authenticated?: boolean; user?: { sub?: string } };
     if (response.status !== 200 || !body.authenticated || !body.user?.sub?.startsWith('bench-user-')) {
       throw new Error(`a filled session did not open: ${response.status} ${JSON.stringify(body).slice(0, 200)}`);

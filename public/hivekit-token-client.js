@@ -158,9 +158,10 @@ export function createTokenClient(options = {}) {
   async function fetchAndRead(signal) {
     const response = await fetchFn(url, {
       method: 'GET',
-      // The BFF refuses cross-site token requests by Fetch Metadata and Origin. This header marks
-      // the request as a script's: no form or image can set it, and a cross-site fetch that sets it
-      // needs a CORS preflight the BFF grants only to CORS_ALLOWED_ORIGINS.
+      // The BFF refuses cross-site token requests by Fetch Metadata and Origin, and from browsers
+      // without Fetch Metadata it answers only requests carrying this header (403 otherwise). It
+      // marks the request as a script's: no form or image can set it, and a cross-site fetch that
+      // sets it needs a CORS preflight the BFF grants only to CORS_ALLOWED_ORIGINS.
       headers: { 'X-Hivekit-BFF': '1', Accept: 'application/json' },
       credentials: 'same-origin',
       cache: 'no-store',
