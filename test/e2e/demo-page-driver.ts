@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
-import { freePort, startProduct, type RunningProduct } from '../support/start-product.ts';
+import { startProduct, type RunningProduct } from '../support/start-product.ts';
 
 export interface DemoUserCredentials {
   username: string;
@@ -49,12 +49,10 @@ export interface DemoStack {
  */
 export async function startDemoStack(): Promise<DemoStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'hivekit-e2e-'));
-  const oidcPort = await freePort();
-  const env = { DATA_DIR: dataDir, PORT: String(await freePort()), DEV_OIDC_PORT: String(oidcPort), TOKEN_TTL_SECONDS: '60' };
   let product: RunningProduct | undefined;
   let browser: Browser | undefined;
   try {
-    product = await startProduct(env);
+    product = await startProduct({ DATA_DIR: dataDir, TOKEN_TTL_SECONDS: '60' });
     browser = await launchChromium();
   } catch (error) {
     await product?.stop();
@@ -69,7 +67,7 @@ export async function startDemoStack(): Promise<DemoStack> {
   return {
     ...started,
     url,
-    providerUrl: `http://localhost:${oidcPort}`,
+    providerUrl: `http://localhost:${product.env.DEV_OIDC_PORT}`,
     problems,
     async newPage() {
       // Fixed locale and zone so times on the page (and in the README screenshot) read the same everywhere.

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -26,8 +27,8 @@ describe('first run: `npm start` with no configuration at all', () => {
   after(async () => { await rm(dataDir, { recursive: true, force: true }); });
 
   it('starts an embedded provider, logs a demo user in hop by hop, mints a token with the generated secret, and keeps the session across a restart', async () => {
-    const env = { DATA_DIR: join(dataDir, 'data'), PORT: String(await freePort()), DEV_OIDC_PORT: String(await freePort()) };
-    const first = await startProduct(env);
+    const first = await startProduct({ DATA_DIR: join(dataDir, 'data') });
+    const { env } = first;
     let second: Awaited<ReturnType<typeof startProduct>> | undefined;
     try {
       assert.match(first.output(), /DEV MODE/);
@@ -83,8 +84,10 @@ describe('first run: `npm start` with no configuration at all', () => {
   });
 
   it('a taken port gets a one-line explanation and a non-zero exit, not a stack trace', async () => {
-    const port = await freePort();
-    const blocker = (await import('node:net')).createServer().listen(port, '127.0.0.1');
+    // Held from the start: a port that is merely free could be taken by anyone before the blocker binds it.
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const { port } = blocker.address() as AddressInfo;
     try {
       const { code, output } = await runProductToExit({ PORT: String(port), DEV_OIDC_PORT: String(await freePort()), DATA_DIR: join(dataDir, 'taken') });
       assert.notEqual(code, 0);

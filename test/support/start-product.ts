@@ -4,6 +4,11 @@ import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/**
+ * A port nobody listens on at the moment of the call. Another process may take it before the
+ * caller binds it: `startProduct` picks its own ports and picks again when that happens; a
+ * caller that cannot retry should hold a bound server instead (listen on 0, pass its port).
+ */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -15,18 +20,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The ports `startProduct` chooses when the environment leaves them out. */
+const PORT_VARIABLES = ['PORT', 'DEV_OIDC_PORT'] as const;
+// main.ts says "port N on H is already in use"; the embedded provider passes on Node's EADDRINUSE.
+const PORT_TAKEN = /already in use|EADDRINUSE/;
+const START_ATTEMPTS = 5;
+
 export interface RunningProduct {
   url: string;
+  /** The environment it runs with, ports included: start it again with this to restart it on the same ports. */
+  env: Record<string, string>;
   child: ChildProcess;
   output(): string;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
 }
 
-/**
- * Starts the product exactly as the README's start command does (`npm start`), with only the
- * environment given here plus PATH and HOME, and waits until it logs that it listens.
- */
 /** `npm start` in its own process group, stdout and stderr collected together. */
 function spawnProduct(env: Record<string, string>) {
   const child = spawn('npm', ['start', '--silent'], {
@@ -43,11 +52,44 @@ function spawnProduct(env: Record<string, string>) {
   return { child, exited, output: () => output };
 }
 
-export async function startProduct(env: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<RunningProduct> {
+/**
+ * Starts the product exactly as the README's start command does (`npm start`), with only the
+ * environment given here plus PATH and HOME, and waits until it logs that it listens.
+ *
+ * PORT and DEV_OIDC_PORT are chosen where `env` leaves them out. A port can be
+ * taken by another process between the choice and the product's listen; then the product exits
+ * saying so and is started again on newly chosen ports. Ports given in `env` are used as they
+ * are (a restart must keep them), so a clash on those fails the start.
+ */
+export async function startProduct(
+  env: Record<string, string>,
+  options: { timeoutMs?: number; choosePort?: () => Promise<number> } = {},
+): Promise<RunningProduct> {
+  const choosePort = options.choosePort ?? freePort;
+  const chosen = PORT_VARIABLES.filter((name) => env[name] === undefined);
+  for (let attempt = 1; ; attempt += 1) {
+    const ports: Record<string, string> = {};
+    for (const name of chosen) ports[name] = String(await choosePort());
+    try {
+      return await startProductOnce({ ...env, ...ports }, options.timeoutMs);
+    } catch (error) {
+      const portTaken = error instanceof ProductStartError && PORT_TAKEN.test(error.output);
+      if (!portTaken || chosen.length === 0 || attempt === START_ATTEMPTS) throw error;
+    }
+  }
+}
+
+export class ProductStartError extends Error {
+  constructor(readonly output: string) {
+    super(`the product did not start:\n${output}`);
+  }
+}
+
+async function startProductOnce(env: Record<string, string>, timeoutMs = 30_000): Promise<RunningProduct> {
   const { child, exited, output: currentOutput } = spawnProduct(env);
 
   const listening = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), options.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => resolve(false), timeoutMs);
     const check = () => {
       if (/"event":"listening"/.test(currentOutput())) { clearTimeout(timer); resolve(true); }
     };
@@ -56,11 +98,13 @@ export async function startProduct(env: Record<string, string>, options: { timeo
   });
   if (!listening) {
     kill(child);
-    throw new Error(`the product did not start:\n${currentOutput()}`);
+    await exited;
+    throw new ProductStartError(currentOutput());
   }
   const port = env.PORT ?? '3000';
   return {
     url: `http://localhost:${port}`,
+    env,
     child,
     output: currentOutput,
     stop: async () => {
