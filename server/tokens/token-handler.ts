@@ -1,12 +1,16 @@
 import type { RequestHandler } from 'express';
 import { publicProfileOf, readSessionUser, type SessionUser } from '../auth/session-user.ts';
 import type { DataProviderLinks, Permissions, TokenSigner } from './create-token-signer.ts';
+import { createScopeResolver, queryOf } from './scope-for-request.ts';
 
 /** `sessionId` lets a resolver remember a session's answer: a session's user is fixed by its login. */
 export type PermissionsResolver = (user: SessionUser, sessionId: string) => { per: Permissions; dpv: DataProviderLinks };
 
+const SCOPE_NOT_GRANTED = 'Strict mode: the policy does not grant everything asked for; see dropped.';
+
 /** GET /hivekit-access-token: thin on purpose, it runs on every page load of every app using us. */
 export function createTokenHandler(options: { signer: TokenSigner; permissionsFor: PermissionsResolver }): RequestHandler {
+  const scopeFor = createScopeResolver();
   return function mintAccessToken(req, res) {
     res.set('Cache-Control', 'no-store');
     const user = readSessionUser(req);
@@ -14,10 +18,16 @@ export function createTokenHandler(options: { signer: TokenSigner; permissionsFo
       res.status(401).json({ authenticated: false });
       return;
     }
-    const { per, dpv } = options.permissionsFor(user, req.sessionID);
-    const minted = options.signer.mint(user.sub, per, dpv);
+    // Issue 15: ?realm=…&per=…&strict=… asks for less; no query string costs one indexOf.
+    const scope = scopeFor(options.permissionsFor(user, req.sessionID), queryOf(req.url));
+    if (scope.kind === 'refused') {
+      res.status(403).json({ error: 'scope_not_granted', message: SCOPE_NOT_GRANTED, dropped: scope.dropped });
+      return;
+    }
+    const minted = options.signer.mint(user.sub, scope.per, scope.dpv);
     // Carried by this request's own log line (log-requests.ts): one write per token, not two.
     res.locals.logFields = { mint: { sub: user.sub, jti: minted.jti, expiresAt: minted.expiresAt } };
-    res.json({ authenticated: true, user: publicProfileOf(user), token: minted.token, expiresAt: minted.expiresAt });
+    const body = { authenticated: true, user: publicProfileOf(user), token: minted.token, expiresAt: minted.expiresAt };
+    res.json(scope.kind === 'narrowed' ? { ...body, dropped: scope.dropped } : body);
   };
 }
