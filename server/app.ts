@@ -18,12 +18,12 @@ import { createRoutes } from './http/routes.ts';
 import type { Logger } from './logging/logger.ts';
 import { createSessionMiddleware, sessionCookieSettings } from './sessions/session-middleware.ts';
 import { createSessionReader } from './sessions/session-reader.ts';
-import type { SessionStoreHandle } from './sessions/sqlite-session-store.ts';
+import type { SessionRepository } from './sessions/session-repository.ts';
 import { createTokenSigner } from './tokens/create-token-signer.ts';
 import { createTokenHandler, type PermissionsResolver } from './tokens/token-handler.ts';
 
 export interface AppDependencies {
-  sessionStore: SessionStoreHandle;
+  sessionStore: SessionRepository;
   metadata: MetadataSource;
   verifier: IdTokenVerifier;
   logger: Logger;
@@ -84,7 +84,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     }),
     limitLogins: limits.login,
     limitTokens: limits.token,
-    ...createSessionReader({ store: deps.sessionStore.store, secrets: config.session.secrets, cookieName: cookie.name, logger: deps.logger }),
+    ...createSessionReader({ sessions: deps.sessionStore, secrets: config.session.secrets, cookieName: cookie.name, logger: deps.logger }),
     refuseCrossSite: refuseCrossSite(config.publicUrl, config.corsAllowedOrigins),
     cors: allowListedCors(config.corsAllowedOrigins),
     startLogin: login.startLogin,

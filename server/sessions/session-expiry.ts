@@ -1,22 +1,22 @@
+import type { SessionRecord } from './session-record.ts';
+
 export interface SessionLifetimes {
   idleTimeoutSeconds: number;
   absoluteTimeoutSeconds: number;
 }
 
-/** Set at login; the absolute lifetime counts from it. Only a signed-in session has it. */
-export const CREATED_AT_KEY = 'createdAt';
-/** Set at each write and touch; the idle lifetime counts from it. */
-export const LAST_ACTIVE_AT_KEY = 'lastActiveAt';
-/** Logins between the redirect to the provider and its callback (auth/pending-logins.ts). */
-export const PENDING_LOGINS_KEY = 'pendingLogins';
+// The record's fields (session-record.ts) that the lifetimes are computed from.
+export const CREATED_AT_KEY = 'createdAt' satisfies keyof SessionRecord;
+export const LAST_ACTIVE_AT_KEY = 'lastActiveAt' satisfies keyof SessionRecord;
+export const PENDING_LOGINS_KEY = 'pendingLogins' satisfies keyof SessionRecord;
 // Pending logins expire after 10 minutes (pending-logins.ts). A row without a user outlives its
 // newest one by 5 minutes, so a late callback is told "expired", not "started in another browser".
 export const PENDING_LOGIN_LIFETIME_MS = 15 * 60 * 1000;
 
-type SessionData = Record<string, unknown>;
+type SessionData = SessionRecord;
 
-function timeAt(data: SessionData, key: string): number | undefined {
-  const value = data[key];
+function timeAt(data: object, key: string): number | undefined {
+  const value = (data as Record<string, unknown>)[key];
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
@@ -33,7 +33,7 @@ function pendingLoginsExpiry(data: SessionData, now: number): number {
   let newest: number | undefined;
   if (typeof pending === 'object' && pending !== null) {
     for (const login of Object.values(pending as Record<string, unknown>)) {
-      const startedAt = typeof login === 'object' && login !== null ? timeAt(login as SessionData, 'createdAt') : undefined;
+      const startedAt = typeof login === 'object' && login !== null ? timeAt(login, 'createdAt') : undefined;
       // A start time from the future (a tampered or skewed record) counts as now.
       if (startedAt !== undefined) newest = Math.max(newest ?? 0, Math.min(startedAt, now));
     }

@@ -1,11 +1,10 @@
 import type { RequestHandler } from 'express';
-import type session from 'express-session';
 import { parse as parseCookies } from 'cookie';
 import { unsign } from 'cookie-signature';
 import { readSessionUser } from '../auth/session-user.ts';
-import { AppError } from '../errors/app-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import { BoundedMap } from '../util/bounded-map.ts';
+import type { SessionRepository } from './session-repository.ts';
 
 /**
  * The token route's read-only view of a session, in two steps so the rate limiter can run between
@@ -16,7 +15,7 @@ import { BoundedMap } from '../util/bounded-map.ts';
  * cost of a token request that never changes its session. Anything that changes a session (login,
  * logout) still goes through express-session.
  */
-export function createSessionReader(options: { store: session.Store; secrets: readonly string[]; cookieName: string; logger: Logger }): {
+export function createSessionReader(options: { sessions: SessionRepository; secrets: readonly string[]; cookieName: string; logger: Logger }): {
   identifySession: RequestHandler;
   readSession: RequestHandler;
 } {
@@ -30,24 +29,20 @@ export function createSessionReader(options: { store: session.Store; secrets: re
     readSession: function readSession(req, _res, next) {
       const sid = req.sessionID;
       if (sid === undefined) return next();
-      options.store.get(sid, (error: unknown, data?: session.SessionData | null) => {
-        if (error) return next(error instanceof AppError ? error : new AppError('session_store_unavailable', { cause: error }));
-        if (!data) return next();
-        Object.assign(req, { session: data });
-        // Only a signed-in session is extended (the store decides when it is due); a pre-login one ends on its own.
+      options.sessions.read(sid, (error, record) => {
+        if (error) return next(error);
+        if (!record) return next();
+        Object.assign(req, { session: record });
+        // Only a signed-in session is extended (the repository decides when it is due); a pre-login one ends on its own.
         if (!readSessionUser(req)) return next();
-        options.store.touch!(sid, data, (touchError?: unknown) => {
+        options.sessions.touchIfDue(sid, record, (touchError) => {
           // A failed extension only means the session may end a little early: the token is still due.
-          if (touchError) options.logger.warn('session_touch_failed', { error: describeError(touchError) });
+          if (touchError) options.logger.warn('session_touch_failed', { error: touchError.detail ?? touchError.code });
           next();
         });
       });
     },
   };
-}
-
-function describeError(error: unknown): string {
-  return error instanceof AppError ? error.detail ?? error.code : error instanceof Error ? error.message : String(error);
 }
 
 // About 150 bytes each: under 2 MB at the bound.

@@ -4,12 +4,12 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import session from 'express-session';
 import connectSqlite3 from 'connect-sqlite3';
 import sqlite3 from 'sqlite3';
-import { AppError } from '../errors/app-error.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { SessionLifetimes } from './session-expiry.ts';
 import {
-  computeSessionExpiry, CREATED_AT_KEY, hasOutlivedLifetimes, isTouchDue, LAST_ACTIVE_AT_KEY, type SessionLifetimes,
-} from './session-expiry.ts';
-import { fingerprintSessionId } from './fingerprint-session-id.ts';
+  createSessionRepository, describeError, storeClassWith, type SessionBackend, type SessionRepository,
+} from './session-repository.ts';
+import { LAST_ACTIVE_AT_KEY } from './session-expiry.ts';
 import { createBatchedRowReader, type SessionRow } from './batched-row-reader.ts';
 
 export interface SqliteSessionStoreOptions extends SessionLifetimes {
@@ -21,32 +21,20 @@ export interface SqliteSessionStoreOptions extends SessionLifetimes {
   busyTimeoutMs?: number;
 }
 
-export interface SessionStoreHandle {
-  store: session.Store;
-  /** Store writes (set, touch, destroy) since start: the token route's steady state must add none. */
-  writeCount(): number;
-  /** Trips to SQLite for session reads since start: reads asked for in one event-loop turn share one. */
-  readTripCount(): number;
-  isHealthy(): Promise<boolean>;
-  /** Deletes expired rows in small batches, yielding between them; resolves to the number deleted. */
-  cleanExpired(): Promise<number>;
-  close(): Promise<void>;
-}
-
 const TABLE = 'sessions';
-// `any` because that is what express-session's Store declares for these callbacks.
-type Callback = (error?: any, value?: any) => void;
+const describe = describeError;
 
 /**
- * The only import of connect-sqlite3 and sqlite3. connect-sqlite3 0.9.18 keeps the schema and the
- * Store plumbing; this adapter replaces what it gets wrong: WAL is set here (its option is read as
- * `concurrentDb`), the table exists before the store is used (it creates it asynchronously), every
- * callback fires once (it calls back twice on errors), a corrupt row is an absent session (it throws
- * inside a driver callback), and expired rows go in small indexed batches every minute (its own
- * one-statement purge still runs at start and every 24 h, but finds nothing left to delete and
- * cannot crash the process: see backgroundFacade).
+ * The only import of connect-sqlite3 and sqlite3: the embedded default behind the session
+ * repository (session-repository.ts), in connect-sqlite3's table format. connect-sqlite3 0.9.18
+ * keeps the schema and the Store plumbing; this adapter replaces what it gets wrong: WAL is set here
+ * (its option is read as `concurrentDb`), the table exists before the store is used (it creates it
+ * asynchronously), callbacks fire once (it calls back twice on errors), a corrupt row is an absent
+ * session (it throws inside a driver callback), and expired rows go in small indexed batches every
+ * minute (its own one-statement purge still runs at start and every 24 h, but finds nothing left to
+ * delete and cannot crash the process: see backgroundFacade).
  */
-export async function openSqliteSessionStore(options: SqliteSessionStoreOptions): Promise<SessionStoreHandle> {
+export async function openSqliteSessionStore(options: SqliteSessionStoreOptions): Promise<SessionRepository> {
   const now = options.now ?? Date.now;
   const batchSize = options.cleanupBatchSize ?? 1000;
   createDatabaseFile(options.path);
@@ -54,7 +42,6 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   // Cleanup has a connection of its own: under WAL, token reads on `db` go on while it deletes.
   const cleaner = await openDatabase(options.path, options.busyTimeoutMs ?? 2000, options.logger);
   const readRow = createBatchedRowReader(db, TABLE);
-  let writes = 0;
 
   const run = (sql: string, params: unknown[]) => new Promise<number>((resolve, reject) => {
     cleaner.run(sql, params, function onRun(this: sqlite3.RunResult, error: Error | null) {
@@ -76,73 +63,8 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   // Before connect-sqlite3 sees the table, so its own one-statement purge at construction finds nothing.
   await cleanExpired();
 
-  const SQLiteStore = connectSqlite3(session) as unknown as new (opts: object) => session.Store & { db: sqlite3.Database };
-  const fail = (operation: string, error: unknown) =>
-    new AppError('session_store_unavailable', { detail: `session store ${operation} failed: ${describe(error)}`, cause: error });
-
-  class GuardedSqliteStore extends SQLiteStore {
-    override get(sid: string, callback: Callback): void {
-      const done = once(callback);
-      readRow(sid, (error: Error | null, row?: SessionRow) => {
-        if (error) return done(fail('read', error));
-        const current = now();
-        if (!row || typeof row.expired !== 'number' || row.expired < current) return done();
-        const data = parseSessionRow(row.sess);
-        if (!data) {
-          options.logger.warn('session_row_corrupt', { session: fingerprintSessionId(sid) });
-          db.run(`DELETE FROM ${TABLE} WHERE sid = ?`, [sid], () => undefined);
-          return done();
-        }
-        // Ended under today's settings though its stored expiry is later (a timeout was lowered).
-        if (hasOutlivedLifetimes(data, current, options)) return done();
-        return done(null, data);
-      });
-    }
-
-    override set(sid: string, data: session.SessionData, callback?: Callback): void {
-      const done = once(callback);
-      let json: string;
-      const record = data as unknown as Record<string, unknown>;
-      const current = now();
-      const expired = computeSessionExpiry(record, current, options);
-      try {
-        if (record[CREATED_AT_KEY] !== undefined) record[LAST_ACTIVE_AT_KEY] = current;
-        json = JSON.stringify(record);
-      } catch (error) {
-        return done(fail('serialize', error));
-      }
-      writes += 1;
-      db.run(`INSERT OR REPLACE INTO ${TABLE} (sid, expired, sess) VALUES (?, ?, ?)`, [sid, expired, json], (error: Error | null) => {
-        done(error ? fail('write', error) : undefined);
-      });
-    }
-
-    override touch(sid: string, data: session.SessionData, callback?: Callback): void {
-      const done = once(callback);
-      const record = data as unknown as Record<string, unknown>;
-      const current = now();
-      if (!isTouchDue(record, current, options)) return done();
-      const expired = computeSessionExpiry(record, current, options);
-      writes += 1;
-      record[LAST_ACTIVE_AT_KEY] = current;
-      // json_set changes that one field in place, so a touch never writes back a stale copy of a
-      // record a login changed meanwhile. `expired >= now`: it never brings back an ended session.
-      db.run(`UPDATE ${TABLE} SET expired = ?, sess = json_set(sess, '$.${LAST_ACTIVE_AT_KEY}', ?) WHERE sid = ? AND expired >= ?`,
-        [expired, current, sid, current], (error: Error | null) => {
-          done(error ? fail('touch', error) : undefined);
-        });
-    }
-
-    override destroy(sid: string, callback?: Callback): void {
-      const done = once(callback);
-      writes += 1;
-      db.run(`DELETE FROM ${TABLE} WHERE sid = ?`, [sid], (error: Error | null) => {
-        done(error ? fail('delete', error) : undefined);
-      });
-    }
-  }
-
-  const store = new GuardedSqliteStore({ db: backgroundFacade(db, options.logger), table: TABLE });
+  const SQLiteStore = connectSqlite3(session) as unknown as new (opts: object) => session.Store;
+  const facade = backgroundFacade(db, options.logger);
   const timer = setInterval(() => {
     cleanExpired().then(
       (deleted) => { if (deleted > 0) options.logger.info('sessions_cleaned', { deleted }); },
@@ -151,9 +73,22 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   }, options.cleanupIntervalMs ?? 60_000);
   timer.unref();
 
-  return {
-    store,
-    writeCount: () => writes,
+  const backend: SessionBackend = {
+    name: 'SQLite',
+    StoreBase: storeClassWith(SQLiteStore, { db: facade, table: TABLE }),
+    readRow: (sid, callback) => readRow(sid, (error: Error | null, row?: SessionRow) => {
+      callback(error, row && { json: row.sess, expiresAt: row.expired });
+    }),
+    writeRow: (sid, json, expiresAt, _now, callback) => {
+      db.run(`INSERT OR REPLACE INTO ${TABLE} (sid, expired, sess) VALUES (?, ?, ?)`, [sid, expiresAt, json], callback);
+    },
+    // json_set changes that one field in place, so a touch never writes back a stale copy of a record
+    // a login changed meanwhile. `expired >= now`: it never brings back an ended session.
+    touchRow: (sid, expiresAt, lastActiveAt, current, callback) => {
+      db.run(`UPDATE ${TABLE} SET expired = ?, sess = json_set(sess, '$.${LAST_ACTIVE_AT_KEY}', ?) WHERE sid = ? AND expired >= ?`,
+        [expiresAt, lastActiveAt, sid, current], callback);
+    },
+    deleteRow: (sid, callback) => { db.run(`DELETE FROM ${TABLE} WHERE sid = ?`, [sid], callback); },
     readTripCount: () => readRow.trips(),
     cleanExpired,
     isHealthy: () => new Promise((resolve) => {
@@ -164,6 +99,7 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
       readRow.close(() => db.close(() => cleaner.close(() => resolve())));
     }),
   };
+  return createSessionRepository(backend, options);
 }
 
 /**
@@ -232,41 +168,4 @@ async function openDatabase(path: string, busyTimeoutMs: number, logger: Logger)
     });
   });
   return db;
-}
-
-function parseSessionRow(value: unknown): Record<string, unknown> | undefined {
-  if (typeof value !== 'string') return undefined;
-  try {
-    const data: unknown = JSON.parse(value);
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
-    if (!isCookieData((data as { cookie?: unknown }).cookie)) return undefined;
-    return data as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-}
-
-/** express-session rebuilds its Cookie from these fields and throws (a 500) on wrong types. */
-function isCookieData(cookie: unknown): boolean {
-  if (typeof cookie !== 'object' || cookie === null || Array.isArray(cookie)) return false;
-  const { originalMaxAge, expires, path, httpOnly, secure, sameSite, domain } = cookie as Record<string, unknown>;
-  const optional = (value: unknown, type: string) => value === undefined || value === null || typeof value === type;
-  return optional(originalMaxAge, 'number') && optional(path, 'string') && optional(httpOnly, 'boolean')
-    && optional(secure, 'boolean') && optional(domain, 'string') && (optional(sameSite, 'string') || typeof sameSite === 'boolean')
-    && (optional(expires, 'string') ? expires === undefined || expires === null || !Number.isNaN(Date.parse(expires as string)) : false);
-}
-
-function once(callback: Callback | undefined): Callback {
-  let called = false;
-  return (error?: unknown, value?: unknown) => {
-    if (called || !callback) return;
-    called = true;
-    if (error) callback(error); else callback(null, value);
-  };
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as Error & { code?: unknown }).code;
-  return code === undefined ? error.message : `${String(code)}: ${error.message}`;
 }

@@ -5,18 +5,19 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sqlite3 from 'sqlite3';
 import { createMemoryLogger } from '../../server/logging/logger.ts';
-import { openSqliteSessionStore, type SessionStoreHandle } from '../../server/sessions/sqlite-session-store.ts';
+import type { SessionRepository } from '../../server/sessions/session-repository.ts';
+import { openSqliteSessionStore } from '../../server/sessions/sqlite-session-store.ts';
 
 const HOUR = 3600_000;
 const lifetimes = { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 24 * 3600 };
 
-function get(handle: SessionStoreHandle, sid: string): Promise<Record<string, unknown> | undefined> {
+function get(handle: SessionRepository, sid: string): Promise<Record<string, unknown> | undefined> {
   return new Promise((resolve, reject) => handle.store.get(sid, (error, data) => (error ? reject(error) : resolve(data as never))));
 }
-function set(handle: SessionStoreHandle, sid: string, data: object): Promise<void> {
+function set(handle: SessionRepository, sid: string, data: object): Promise<void> {
   return new Promise((resolve, reject) => handle.store.set(sid, data as never, (error) => (error ? reject(error) : resolve())));
 }
-function touch(handle: SessionStoreHandle, sid: string, data: object): Promise<void> {
+function touch(handle: SessionRepository, sid: string, data: object): Promise<void> {
   return new Promise((resolve, reject) => handle.store.touch!(sid, data as never, (error?: unknown) => (error ? reject(error) : resolve())));
 }
 function query<T>(path: string, sql: string, params: unknown[] = []): Promise<T[]> {

@@ -7,17 +7,18 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { createMemoryLogger } from '../../server/logging/logger.ts';
-import { openSqliteSessionStore, type SessionStoreHandle } from '../../server/sessions/sqlite-session-store.ts';
+import type { SessionRepository } from '../../server/sessions/session-repository.ts';
+import { openSqliteSessionStore } from '../../server/sessions/sqlite-session-store.ts';
 import { queryFromOtherProcess } from '../support/other-process-sqlite.ts';
 import { PROJECT_ROOT } from '../support/start-product.ts';
 
 const lifetimes = { idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400 };
 const signedIn = (sub: string) => ({ cookie: { path: '/', httpOnly: true }, createdAt: Date.now(), passport: { user: { sub } } });
 
-function set(handle: SessionStoreHandle, sid: string, data: object): Promise<void> {
+function set(handle: SessionRepository, sid: string, data: object): Promise<void> {
   return new Promise((resolve, reject) => handle.store.set(sid, data as never, (error) => (error ? reject(error) : resolve())));
 }
-function get(handle: SessionStoreHandle, sid: string): Promise<Record<string, unknown> | undefined> {
+function get(handle: SessionRepository, sid: string): Promise<Record<string, unknown> | undefined> {
   return new Promise((resolve, reject) => handle.store.get(sid, (error, data) => (error ? reject(error) : resolve(data as never))));
 }
 /** Files of this process that the kernel says were unlinked while still open. */

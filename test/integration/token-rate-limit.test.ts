@@ -8,14 +8,15 @@ import { sign } from 'cookie-signature';
 import { createRateLimits } from '../../server/http/rate-limits.ts';
 import { createMemoryLogger } from '../../server/logging/logger.ts';
 import { createSessionReader } from '../../server/sessions/session-reader.ts';
-import { openSqliteSessionStore, type SessionStoreHandle } from '../../server/sessions/sqlite-session-store.ts';
+import type { SessionRepository } from '../../server/sessions/session-repository.ts';
+import { openSqliteSessionStore } from '../../server/sessions/sqlite-session-store.ts';
 
 const SECRET = 's'.repeat(32);
 const COOKIE_NAME = 'hivekit.sid';
 
 describe('the token rate limit in front of batched session reads', () => {
   let dir: string;
-  let handle: SessionStoreHandle;
+  let handle: SessionRepository;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'token-limit-'));
@@ -44,7 +45,7 @@ describe('the token rate limit in front of batched session reads', () => {
     const sid = 'session-under-load';
     const data = { cookie: { path: '/', httpOnly: true }, createdAt: Date.now(), passport: { user: { sub: 'alice', claims: {}, idToken: 'id', loginAt: 1 } } };
     await new Promise<void>((resolve, reject) => handle.store.set(sid, data as never, (error) => (error ? reject(error) : resolve())));
-    const reader = createSessionReader({ store: handle.store, secrets: [SECRET], cookieName: COOKIE_NAME, logger: createMemoryLogger() });
+    const reader = createSessionReader({ sessions: handle, secrets: [SECRET], cookieName: COOKIE_NAME, logger: createMemoryLogger() });
     const { token: limitTokens } = createRateLimits({ loginPerMinute: 10, tokenPerMinute: 10 });
 
     for (let i = 0; i < 5; i += 1) assert.equal(await tokenRequest(reader, limitTokens, sid), 'allowed');

@@ -9,7 +9,8 @@ import type { ProviderHttpOptions } from '../../server/auth/provider-http.ts';
 import { createMetadataSource } from '../../server/auth/provider-metadata.ts';
 import { loadConfig, type Config } from '../../server/config/load-config.ts';
 import { createMemoryLogger } from '../../server/logging/logger.ts';
-import { openSqliteSessionStore, type SessionStoreHandle } from '../../server/sessions/sqlite-session-store.ts';
+import type { SessionRepository } from '../../server/sessions/session-repository.ts';
+import { openSqliteSessionStore } from '../../server/sessions/sqlite-session-store.ts';
 
 export const TEST_HIVEKIT_SECRET = Buffer.alloc(32, 'hivekit-test-secret');
 
@@ -23,7 +24,7 @@ export async function reservePort(): Promise<{ server: Server; url: string }> {
 export interface TestApp {
   url: string;
   config: Config;
-  sessionStore: SessionStoreHandle;
+  sessionStore: SessionRepository;
   logger: ReturnType<typeof createMemoryLogger>;
   dbPath: string;
   /** Stops the app and closes its database; the SQLite file stays until `cleanup`. */
