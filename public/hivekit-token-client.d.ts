@@ -17,6 +17,26 @@ export interface TokenSession {
   readonly localExpiresAt: number;
   /** When renewal starts, this page's clock, ms. */
   readonly renewAt: number;
+  /** What a request for less asked for and did not get; [] without a request. */
+  readonly dropped: ReadonlyArray<DroppedScope>;
+}
+
+/** One entry of the server's `dropped` list (docs/POLICY.md, "Asking for less"). */
+export interface DroppedScope {
+  readonly realm: string;
+  readonly pattern?: string;
+  readonly letters?: string;
+  readonly reason: 'realm_not_granted' | 'not_granted' | 'narrowed' | 'realm_not_requested' | string;
+}
+
+/** Ask for less than the policy grants; the server mints the intersection. */
+export interface TokenRequest {
+  /** Only these realms. */
+  realms?: string[];
+  /** Only these realm → id pattern → letters. */
+  per?: Record<string, Record<string, string>>;
+  /** Refuse (403 scope_not_granted) rather than drop what is not granted. */
+  strict?: boolean;
 }
 
 export type TokenStatus = 'idle' | 'signed-in' | 'signed-out' | 'error';
@@ -29,6 +49,8 @@ export interface TokenState {
   readonly error: TokenClientError | null;
   /** When the next automatic attempt runs, ms, or null. */
   readonly retryAt: number | null;
+  /** The request shape this state belongs to, as a query string; '' for the full token. */
+  readonly request: string;
 }
 
 export interface ResponseLike {
@@ -54,27 +76,34 @@ export interface TokenClientOptions {
   maxRetryMs?: number;
   /** Give up on a request after this long; default 15 s. */
   requestTimeoutMs?: number;
+  /** Request shapes kept, each renewing itself; the least recently used is dropped past it. Default 8. */
+  maxRequestShapes?: number;
 }
 
 export class TokenClientError extends Error {
   constructor(
     code: string,
     message: string,
-    details?: { status?: number; retryable?: boolean; retryAfterMs?: number | null },
+    details?: { status?: number; retryable?: boolean; retryAfterMs?: number | null; dropped?: ReadonlyArray<DroppedScope> },
   );
   readonly code: string;
   /** HTTP status, 0 when no response arrived. */
   readonly status: number;
   readonly retryable: boolean;
   readonly retryAfterMs: number | null;
+  /** For scope_not_granted: what strict mode refused. */
+  readonly dropped: ReadonlyArray<DroppedScope>;
 }
 
 export interface TokenClient {
-  /** A valid token, null when signed out; rejects with TokenClientError when none can be had. */
-  getToken(): Promise<string | null>;
-  /** The token in use if it is still valid, else null. */
-  current(): TokenSession | null;
-  /** Called on every change of state; returns the unsubscribe function. */
+  /**
+   * A valid token, null when signed out; rejects with TokenClientError when none can be had.
+   * With a request, a token narrowed to it, cached and renewed per request shape.
+   */
+  getToken(request?: TokenRequest): Promise<string | null>;
+  /** The token in use for this request shape if it is still valid, else null. */
+  current(request?: TokenRequest): TokenSession | null;
+  /** Called on every change of state of any request shape (see `state.request`); returns the unsubscribe function. */
   onChange(listener: (state: TokenState) => void): () => void;
   /** Cancels timers and any request in flight; the client cannot be used afterwards. */
   stop(): void;

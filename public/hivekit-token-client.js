@@ -19,12 +19,19 @@
  * @property {number} expiresAt       unix seconds, as the server sent it (server clock)
  * @property {number} localExpiresAt  the same instant in this page's clock, ms
  * @property {number} renewAt         when renewal starts, this page's clock, ms
+ * @property {ReadonlyArray<DroppedScope>} dropped  what a request for less asked for and did not get ([] without one)
+ * @typedef {{ realm: string, pattern?: string, letters?: string, reason: string }} DroppedScope
+ * @typedef {object} TokenRequest  ask for less than the policy grants (the server intersects)
+ * @property {string[]} [realms]   only these realms
+ * @property {Record<string, Record<string, string>>} [per]  only these realm → id pattern → letters
+ * @property {boolean} [strict]    refuse (403 scope_not_granted) rather than drop what is not granted
  * @typedef {'idle' | 'signed-in' | 'signed-out' | 'error'} TokenStatus
  * @typedef {object} TokenState
  * @property {TokenStatus} status
  * @property {TokenSession | null} session  the token in use, kept while still valid even if renewal fails
  * @property {TokenClientError | null} error  why the last request failed, null after a success
  * @property {number | null} retryAt        when the next automatic attempt runs, ms, or null
+ * @property {string} request              the request shape as a query string, '' for the full token
  * @typedef {{ status: number, headers: { get(name: string): string | null }, json(): Promise<unknown> }} ResponseLike
  * @typedef {object} TokenClientOptions
  * @property {string} [url]
@@ -37,6 +44,7 @@
  * @property {number} [minRetryMs]        first back-off step (default 1 s)
  * @property {number} [maxRetryMs]        back-off ceiling (default 30 s)
  * @property {number} [requestTimeoutMs]  give up on a request after this long (default 15 s)
+ * @property {number} [maxRequestShapes]  request shapes kept (each renews itself), least recently used dropped (default 8)
  */
 
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -47,7 +55,7 @@ export class TokenClientError extends Error {
   /**
    * @param {string} code  stable, machine-readable
    * @param {string} message  human text, safe to show
-   * @param {{ status?: number, retryable?: boolean, retryAfterMs?: number | null }} [details]
+   * @param {{ status?: number, retryable?: boolean, retryAfterMs?: number | null, dropped?: ReadonlyArray<DroppedScope> }} [details]
    */
   constructor(code, message, details = {}) {
     super(message);
@@ -57,14 +65,112 @@ export class TokenClientError extends Error {
     this.status = details.status ?? 0;
     this.retryable = details.retryable ?? false;
     this.retryAfterMs = details.retryAfterMs ?? null;
+    /** for scope_not_granted: what strict mode refused */
+    this.dropped = details.dropped ?? [];
   }
 }
 
 /**
+ * One client for the full token and each request shape a page asks for (`getToken({ realms:
+ * ['london'] })`): each shape is its own token, cached and renewed on its own, so a page that
+ * asks for the same shape twice gets the held token.
  * @param {TokenClientOptions} [options]
  */
 export function createTokenClient(options = {}) {
-  const url = options.url ?? '/hivekit-access-token';
+  const baseUrl = options.url ?? '/hivekit-access-token';
+  const maxShapes = options.maxRequestShapes ?? 8;
+  /** @type {Set<(state: TokenState) => void>} */
+  const listeners = new Set();
+  /** @type {Map<string, ReturnType<typeof createChannel>>} */
+  const channels = new Map();
+  let stopped = false;
+
+  /** @param {TokenRequest | undefined} request */
+  function channelFor(request) {
+    const query = toQuery(request);
+    let channel = channels.get(query);
+    if (channel !== undefined) {
+      // Most recently used last, so eviction takes the shape unused longest.
+      channels.delete(query);
+    } else {
+      const url = query === '' ? baseUrl : `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}${query}`;
+      channel = createChannel(options, url, query, listeners);
+    }
+    channels.set(query, channel);
+    if (channels.size > maxShapes) {
+      const [oldestQuery, oldest] = /** @type {[string, ReturnType<typeof createChannel>]} */ (channels.entries().next().value);
+      oldest.stop();
+      channels.delete(oldestQuery);
+    }
+    return channel;
+  }
+
+  return {
+    /** @param {TokenRequest} [request] @returns {Promise<string | null>} */
+    async getToken(request) {
+      if (stopped) throw stoppedError();
+      return channelFor(request).getToken();
+    },
+    /** The token in use for this request shape if it is still valid, else null. @param {TokenRequest} [request] @returns {TokenSession | null} */
+    current: (request) => channels.get(toQuery(request))?.current() ?? null,
+    /** @param {(state: TokenState) => void} listener @returns {() => void} unsubscribe */
+    onChange(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    stop() {
+      stopped = true;
+      for (const channel of channels.values()) channel.stop();
+      channels.clear();
+      listeners.clear();
+    },
+  };
+}
+
+/**
+ * The request as the server's query string, canonical so that equal requests share one token:
+ * realms sorted and unique, `per` with sorted keys and letters in C R U D order.
+ * @param {TokenRequest | undefined} request @returns {string}
+ */
+function toQuery(request) {
+  if (request === undefined) return '';
+  if (!isRecord(request)) throw new TypeError('getToken(request): request must be an object');
+  const params = new URLSearchParams();
+  if (request.realms !== undefined) {
+    if (!Array.isArray(request.realms) || !request.realms.every((realm) => typeof realm === 'string')) {
+      throw new TypeError('getToken(request): realms must be an array of realm ids');
+    }
+    for (const realm of [...new Set(request.realms)].sort()) params.append('realm', realm);
+  }
+  if (request.per !== undefined) {
+    if (!isRecord(request.per)) throw new TypeError('getToken(request): per must be an object of realm → { pattern: letters }');
+    /** @type {Record<string, Record<string, string>>} */
+    const per = {};
+    for (const realm of Object.keys(request.per).sort()) {
+      const patterns = request.per[realm];
+      if (!isRecord(patterns)) throw new TypeError(`getToken(request): per[${JSON.stringify(realm)}] must be an object`);
+      /** @type {Record<string, string>} */
+      const sorted = {};
+      for (const pattern of Object.keys(patterns).sort()) {
+        const letters = patterns[pattern];
+        if (typeof letters !== 'string') throw new TypeError('getToken(request): letters must be a string such as "R"');
+        sorted[pattern] = [...letters].sort((a, b) => 'CRUD'.indexOf(a) - 'CRUD'.indexOf(b)).join('');
+      }
+      per[realm] = sorted;
+    }
+    params.set('per', JSON.stringify(per));
+  }
+  if (request.strict === true) params.set('strict', 'true');
+  return params.toString();
+}
+
+/**
+ * @param {TokenClientOptions} options @param {string} url @param {string} request
+ * @param {Set<(state: TokenState) => void>} listeners
+ */
+function createChannel(options, url, request, listeners) {
   // Kept in locals and called bare: browsers throw "Illegal invocation" when window.fetch or
   // window.setTimeout run with an options object as `this`.
   const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -78,7 +184,7 @@ export function createTokenClient(options = {}) {
   const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
 
   /** @type {TokenState} */
-  let state = Object.freeze({ status: 'idle', session: null, error: null, retryAt: null });
+  let state = Object.freeze({ status: 'idle', session: null, error: null, retryAt: null, request });
   /** @type {Promise<void> | null} */
   let inflight = null;
   /** @type {AbortController | null} */
@@ -87,8 +193,6 @@ export function createTokenClient(options = {}) {
   let timer = null;
   let failures = 0;
   let stopped = false;
-  /** @type {Set<(state: TokenState) => void>} */
-  const listeners = new Set();
 
   /** @param {TokenSession | null} session @returns {session is TokenSession} */
   function isUsable(session) {
@@ -194,7 +298,8 @@ export function createTokenClient(options = {}) {
     }
     const retryable = status >= 500 || status === 408;
     const fallback = retryable ? 'The token service is having trouble.' : `The token service answered unexpectedly (HTTP ${status}).`;
-    return { kind: 'error', error: new TokenClientError(serverCode ?? `http_${status}`, serverMessage ?? fallback, { status, retryable }) };
+    const dropped = isRecord(body) && Array.isArray(body.dropped) ? Object.freeze(body.dropped.slice()) : undefined;
+    return { kind: 'error', error: new TokenClientError(serverCode ?? `http_${status}`, serverMessage ?? fallback, { status, retryable, dropped }) };
   }
 
   /**
@@ -219,6 +324,7 @@ export function createTokenClient(options = {}) {
       expiresAt: body.expiresAt,
       localExpiresAt,
       renewAt: localExpiresAt - leadMs,
+      dropped: Object.freeze(Array.isArray(body.dropped) ? body.dropped.slice() : []),
     });
     return { kind: 'session', session };
   }
@@ -270,9 +376,9 @@ export function createTokenClient(options = {}) {
     }, Math.min(MAX_TIMER_MS, Math.max(0, delayMs)));
   }
 
-  /** @param {TokenState} next */
+  /** @param {Omit<TokenState, 'request'>} next */
   function setState(next) {
-    state = Object.freeze(next);
+    state = Object.freeze({ ...next, request });
     for (const listener of [...listeners]) {
       try {
         listener(state);
@@ -287,27 +393,19 @@ export function createTokenClient(options = {}) {
 
   return {
     getToken,
-    /** The token in use if it is still valid, else null. @returns {TokenSession | null} */
+    /** @returns {TokenSession | null} */
     current: () => (isUsable(state.session) ? state.session : null),
-    /** @param {(state: TokenState) => void} listener @returns {() => void} unsubscribe */
-    onChange(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
     stop() {
       stopped = true;
       clearTimer(timer);
       timer = null;
       inflightAbort?.abort();
-      listeners.clear();
     },
   };
 }
 
 /**
- * @typedef {{ authenticated: true, user: TokenUser, token: string, expiresAt: number }} TokenBody
+ * @typedef {{ authenticated: true, user: TokenUser, token: string, expiresAt: number, dropped?: DroppedScope[] }} TokenBody
  * @typedef {{ kind: 'session', session: TokenSession } | { kind: 'signed-out' } | { kind: 'error', error: TokenClientError }} Outcome
  */
 
