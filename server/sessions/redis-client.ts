@@ -1,0 +1,51 @@
+import { createClient, type RedisClientType } from 'redis';
+import type { Logger } from '../logging/logger.ts';
+
+export interface RedisConnection {
+  client: RedisClientType;
+  close(): Promise<void>;
+}
+
+/**
+ * The only import of the `redis` package's client: one connection per process, shared by the
+ * session store and the rate limits. Redis being down must never hang a request or end the
+ * process: commands time out, nothing queues while disconnected (a queued token request would
+ * wait for Redis' return), it reconnects by itself, and a failure is logged once per outage.
+ * The URL carries TLS (`rediss://`), credentials and the database number; it is never logged.
+ */
+export function connectRedis(options: { url: string; logger: Logger; commandTimeoutMs?: number; connectTimeoutMs?: number }): RedisConnection {
+  const client = createClient({
+    url: options.url,
+    disableOfflineQueue: true,
+    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
+    socket: {
+      connectTimeout: options.connectTimeoutMs ?? 2000,
+      // Every 0.1 s at first, then at most every 2 s, for as long as it takes.
+      reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), 2000),
+    },
+  }) as RedisClientType;
+  let down = false;
+  client.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    options.logger.warn('redis_unavailable', { error: describeRedisError(error) });
+  });
+  client.on('ready', () => {
+    if (down) options.logger.info('redis_available', {});
+    down = false;
+  });
+  // Not awaited: the process starts without Redis, /readyz says so, and it connects when it can.
+  client.connect().catch(() => undefined);
+  return {
+    client,
+    close: async () => {
+      if (client.isOpen) await client.close().catch(() => client.destroy());
+    },
+  };
+}
+
+function describeRedisError(error: Error): string {
+  const code = (error as Error & { code?: unknown }).code;
+  // Connection errors name the address only, never the URL with its credentials.
+  return code === undefined ? error.message : `${String(code)}: ${error.message}`;
+}
