@@ -66,7 +66,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     now,
   });
 
-  const limits = createRateLimits({ ...config.rateLimits, windowMs: deps.rateLimitWindowMs });
+  const limits = createRateLimits({ ...config.rateLimits, windowMs: deps.rateLimitWindowMs, now });
 
   const app = express();
   app.disable('x-powered-by');

@@ -1,12 +1,14 @@
 import type { Request, RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type IncrementResponse, type Store } from 'express-rate-limit';
 import { AppError } from '../errors/app-error.ts';
-import { createWindowCounter } from './window-counter.ts';
+import { createWindowCounter, type WindowCounter } from './window-counter.ts';
 
 export interface RateLimitSettings {
   loginPerMinute: number;
   tokenPerMinute: number;
   windowMs?: number;
+  /** Milliseconds since the epoch; both limits count their windows by it. */
+  now?: () => number;
 }
 
 const MINUTE_MS = 60_000;
@@ -16,15 +18,29 @@ function clientAddressKey(req: Request): string {
   return `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
 }
 
-/** The login limiter's handler: the one error handler answers every 429, with its Retry-After. */
-function refuse(req: Request, _res: unknown, next: (error: unknown) => void): void {
-  const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-  next(rateLimited(req, resetTime?.getTime()));
+function rateLimited(req: Request, resetAt: number, now: () => number): AppError {
+  const retryAfterSeconds = Math.max(1, Math.ceil((resetAt - now()) / 1000));
+  return new AppError('rate_limited', { detail: `rate limit on ${req.path}`, headers: { 'Retry-After': String(retryAfterSeconds) } });
 }
 
-function rateLimited(req: Request, resetAt: number | undefined): AppError {
-  const retryAfterSeconds = Math.max(1, Math.ceil(((resetAt ?? Date.now() + MINUTE_MS) - Date.now()) / 1000));
-  return new AppError('rate_limited', { detail: `rate limit on ${req.path}`, headers: { 'Retry-After': String(retryAfterSeconds) } });
+/**
+ * express-rate-limit's Store over our window counter: the library's MemoryStore reads Date.now()
+ * and takes no clock. (The library still computes its RateLimit header's reset seconds from
+ * Date.now(); Retry-After, which clients act on, comes from this clock.)
+ */
+class WindowCounterStore implements Store {
+  readonly localKeys = true;
+  constructor(private readonly counter: WindowCounter) {}
+  increment(key: string): IncrementResponse {
+    const { hits, resetAt } = this.counter.count(key);
+    return { totalHits: hits, resetTime: new Date(resetAt) };
+  }
+  decrement(key: string): void {
+    this.counter.uncount(key);
+  }
+  resetKey(key: string): void {
+    this.counter.forget(key);
+  }
 }
 
 /**
@@ -34,11 +50,18 @@ function rateLimited(req: Request, resetAt: number | undefined): AppError {
  */
 export function createRateLimits(settings: RateLimitSettings): { login: RequestHandler; token: RequestHandler } {
   const windowMs = settings.windowMs ?? MINUTE_MS;
+  const now = settings.now ?? Date.now;
+  // The one error handler answers every 429, with its Retry-After.
+  const refuse = (req: Request, _res: unknown, next: (error: unknown) => void) => {
+    const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+    next(rateLimited(req, resetTime?.getTime() ?? now() + windowMs, now));
+  };
   return {
     login: rateLimit({
       windowMs, legacyHeaders: false, handler: refuse, standardHeaders: 'draft-8', limit: settings.loginPerMinute, keyGenerator: clientAddressKey, identifier: 'login',
+      store: new WindowCounterStore(createWindowCounter(windowMs, now)),
     }),
-    token: limitTokensPerSession(settings.tokenPerMinute, windowMs),
+    token: limitTokensPerSession(settings.tokenPerMinute, createWindowCounter(windowMs, now), now),
   };
 }
 
@@ -48,12 +71,12 @@ export function createRateLimits(settings: RateLimitSettings): { login: RequestH
  * awaited five times per request on the hottest route. A token client needs no RateLimit headers,
  * only Retry-After on the 429 itself.
  */
-function limitTokensPerSession(limit: number, windowMs: number): RequestHandler {
-  const count = createWindowCounter(windowMs);
+function limitTokensPerSession(limit: number, counter: WindowCounter, now: () => number): RequestHandler {
+  const { count } = counter;
   return function limitTokens(req, _res, next) {
     // Runs before the session is read, once its cookie's signature is checked: a session is its own
     // bucket (users behind one NAT don't share), and a refused request costs no store read.
     const { hits, resetAt } = count(req.sessionID ? `session:${req.sessionID}` : clientAddressKey(req));
-    next(hits > limit ? rateLimited(req, resetAt) : undefined);
+    next(hits > limit ? rateLimited(req, resetAt, now) : undefined);
   };
 }

@@ -127,29 +127,42 @@ describe('hostile requests', () => {
   });
 
   describe('rate limits', () => {
-    it('login and token routes answer 429 with Retry-After past their limit, and recover after the window', async () => {
+    it('login and token routes answer 429 with Retry-After past their limit, and recover when their one-minute window ends', async () => {
+      // Far from the real time, so that a limit reading Date.now() instead of this clock cannot pass.
+      let time = Date.UTC(2031, 0, 1);
       const limited = await startTestApp({
         issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: 's',
         env: { RATE_LIMIT_LOGIN_PER_MINUTE: '3', RATE_LIMIT_TOKEN_PER_MINUTE: '5' },
-        deps: { rateLimitWindowMs: 1000 },
+        deps: { now: () => time },
       });
       try {
-        const starts = [];
-        for (let i = 0; i < 4; i += 1) starts.push((await hop(`${limited.url}/login`, { headers: { accept: 'application/json' } })));
+        const logins = async (count: number) => {
+          const answers = [];
+          for (let i = 0; i < count; i += 1) answers.push(await hop(`${limited.url}/login`, { headers: { accept: 'application/json' } }));
+          return answers;
+        };
+        const tokens = async (count: number) => {
+          const answers = [];
+          for (let i = 0; i < count; i += 1) answers.push(await hop(`${limited.url}/hivekit-access-token`));
+          return answers;
+        };
+        const starts = await logins(4);
         assert.deepEqual(starts.map((r) => r.status), [302, 302, 302, 429]);
-        assert.ok(Number(starts[3]!.headers.get('retry-after')) >= 1);
+        assert.equal(starts[3]!.headers.get('retry-after'), '60');
         assert.equal((starts[3]!.json as { error: string }).error, 'rate_limited');
+        const anonymous = await tokens(6);
+        assert.deepEqual(anonymous.map((r) => r.status), [401, 401, 401, 401, 401, 429]);
+        assert.equal(anonymous[5]!.headers.get('retry-after'), '60');
 
-        const anonymous = [];
-        for (let i = 0; i < 6; i += 1) anonymous.push((await hop(`${limited.url}/hivekit-access-token`)).status);
-        assert.deepEqual(anonymous, [401, 401, 401, 401, 401, 429]);
-        const limitedToken = await hop(`${limited.url}/hivekit-access-token`);
-        assert.equal(limitedToken.status, 429);
-        assert.ok(Number(limitedToken.headers.get('retry-after')) >= 1);
+        time += 59_500;
+        const [loginLate] = await logins(1);
+        const [tokenLate] = await tokens(1);
+        assert.deepEqual([loginLate!.status, tokenLate!.status], [429, 429], 'still refused half a second before the window ends');
+        assert.deepEqual([loginLate!.headers.get('retry-after'), tokenLate!.headers.get('retry-after')], ['1', '1']);
 
-        await new Promise((resolve) => setTimeout(resolve, 1100));
-        assert.equal((await hop(`${limited.url}/login`)).status, 302);
-        assert.equal((await hop(`${limited.url}/hivekit-access-token`)).status, 401);
+        time += 500;
+        assert.deepEqual((await logins(4)).map((r) => r.status), [302, 302, 302, 429], 'a new window with the whole limit');
+        assert.deepEqual((await tokens(6)).map((r) => r.status), [401, 401, 401, 401, 401, 429]);
       } finally {
         await limited.stop();
         await limited.cleanup();
