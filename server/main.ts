@@ -3,9 +3,11 @@ import { resolve } from 'node:path';
 import { createApp } from './app.ts';
 import { createIdTokenVerifier } from './auth/id-token-verifier.ts';
 import { createMetadataSource } from './auth/provider-metadata.ts';
+import { configWarnings } from './config/config-warnings.ts';
 import { ConfigError, isDevMode, loadConfig, type Config } from './config/load-config.ts';
 import type { RawSettings } from './config/settings.ts';
 import { startDevProvider, devConfigDefaults, type DevProvider } from './dev/dev-mode.ts';
+import { createHttpServer } from './http/create-http-server.ts';
 import { createJsonLogger, type Logger } from './logging/logger.ts';
 import { createPolicyHolder, type PolicyHolder } from './policy/create-policy-holder.ts';
 import { openSqliteSessionStore } from './sessions/sqlite-session-store.ts';
@@ -23,6 +25,7 @@ async function main(env: RawSettings): Promise<void> {
   const dataDir = resolve(env.DATA_DIR?.trim() || './data');
   const dev = devMode ? await devConfigDefaults(dataDir, env.DEV_OIDC_PORT?.trim() || '3001') : undefined;
   const config = loadConfig(env, dev?.defaults);
+  for (const warning of configWarnings(config)) logger.warn('config_warning', { ...warning });
 
   const closers: Array<() => Promise<void>> = [];
   const policy = await loadPolicy(config, logger);
@@ -75,7 +78,8 @@ async function loadPolicy(config: Config, logger: Logger): Promise<{ holder: Pol
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<Server> {
   return new Promise((resolvePromise, reject) => {
-    const server = app.listen(config.port, config.host);
+    const server = createHttpServer(app, config.http);
+    server.listen(config.port, config.host);
     server.once('listening', () => resolvePromise(server));
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') reject(new Error(`port ${config.port} on ${config.host} is already in use; stop the other process or set PORT`));

@@ -1,4 +1,6 @@
 import { isIP } from 'node:net';
+import { checkSecretReuse, checkSecretStrength } from './check-secrets.ts';
+import { HTTPS_WITHOUT_TRUSTED_PROXY } from './config-warnings.ts';
 import { SETTINGS, type RawSettings, type SettingSpec } from './settings.ts';
 
 export interface Config {
@@ -13,6 +15,12 @@ export interface Config {
   readonly devOidcPort: number;
   readonly corsAllowedOrigins: readonly string[];
   readonly rateLimits: { readonly loginPerMinute: number; readonly tokenPerMinute: number };
+  readonly http: {
+    readonly headersTimeoutSeconds: number;
+    readonly requestTimeoutSeconds: number;
+    readonly keepAliveTimeoutSeconds: number;
+    readonly maxConnections: number;
+  };
   readonly oidc: {
     readonly issuer: string;
     readonly clientId: string;
@@ -115,6 +123,17 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
     problems.push(`HIVEKIT_SECRET: set while in dev mode on HOST=${host}; the embedded provider's published demo users would get tokens signed with it. Set OIDC_ISSUER for a real provider, or keep HOST on 127.0.0.1`);
   }
   if (absolute < idle) problems.push('SESSION_ABSOLUTE_TIMEOUT_SECONDS: must not be shorter than SESSION_IDLE_TIMEOUT_SECONDS');
+  const headersTimeout = integer('HTTP_HEADERS_TIMEOUT_SECONDS', 1, 300);
+  const requestTimeout = integer('HTTP_REQUEST_TIMEOUT_SECONDS', 1, 3600);
+  // Node's http.createServer throws when headersTimeout exceeds requestTimeout.
+  if (requestTimeout < headersTimeout) problems.push('HTTP_REQUEST_TIMEOUT_SECONDS: must not be shorter than HTTP_HEADERS_TIMEOUT_SECONDS');
+  const trustProxy = parseTrustProxy(text('TRUST_PROXY'), problems);
+  if (isProduction) {
+    const secrets = { sessionSecrets, clientSecret: raw.OIDC_CLIENT_SECRET ?? '', hivekitSecretText: raw.HIVEKIT_SECRET ?? '', hivekitSecret };
+    checkSecretStrength(secrets, problems);
+    checkSecretReuse(secrets, problems);
+    if (raw.TRUST_PROXY === 'false' && publicUrl.startsWith('https:')) problems.push(`TRUST_PROXY: ${HTTPS_WITHOUT_TRUSTED_PROXY}`);
+  }
 
   const config: Config = {
     isProduction,
@@ -123,12 +142,18 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
     port,
     publicUrl,
     dataDir: text('DATA_DIR'),
-    trustProxy: parseTrustProxy(text('TRUST_PROXY'), problems),
+    trustProxy,
     devOidcPort: integer('DEV_OIDC_PORT', 1, 65535),
     corsAllowedOrigins: checkOrigins(text('CORS_ALLOWED_ORIGINS'), problems),
     rateLimits: {
       loginPerMinute: integer('RATE_LIMIT_LOGIN_PER_MINUTE', 1, 100_000),
       tokenPerMinute: integer('RATE_LIMIT_TOKEN_PER_MINUTE', 1, 1_000_000),
+    },
+    http: {
+      headersTimeoutSeconds: headersTimeout,
+      requestTimeoutSeconds: requestTimeout,
+      keepAliveTimeoutSeconds: integer('HTTP_KEEP_ALIVE_TIMEOUT_SECONDS', 1, 600),
+      maxConnections: integer('HTTP_MAX_CONNECTIONS', 1, 1_000_000),
     },
     oidc: {
       issuer,
