@@ -31,9 +31,9 @@ export function createSessionMiddleware(options: {
     saveUninitialized: false,
     rolling: false,
     unset: 'destroy',
-    // An https PUBLIC_URL means TLS ends at a proxy: trust its X-Forwarded-Proto for the Secure cookie,
-    // or no cookie is ever set and every login ends in a state mismatch.
-    proxy: options.cookie.options.secure ? true : undefined,
+    // Left undefined, express-session reads req.secure, which trusts X-Forwarded-Proto only from the
+    // proxies the app's 'trust proxy' names (TRUST_PROXY); `true` would take it from any client.
+    proxy: undefined,
     // The browser may keep the cookie for the absolute lifetime; the store enforces the idle one.
     cookie: { ...options.cookie.options, maxAge: options.absoluteTimeoutSeconds * 1000 },
   });

@@ -108,8 +108,8 @@ describe('hostile requests', () => {
       });
     }
 
-    it('with an https PUBLIC_URL: HSTS, and a __Host- Secure cookie even though TLS ended at the proxy', async () => {
-      const secure = await startTestApp({ issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: 's', env: { PUBLIC_URL: 'https://bff.example' } });
+    it('with an https PUBLIC_URL: HSTS, and a __Host- Secure cookie even though TLS ended at the (trusted) proxy', async () => {
+      const secure = await startTestApp({ issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: 's', env: { PUBLIC_URL: 'https://bff.example', TRUST_PROXY: 'loopback' } });
       try {
         const response = await hop(`${secure.url}/healthz`);
         assert.match(response.headers.get('strict-transport-security') ?? '', /max-age=31536000/);
