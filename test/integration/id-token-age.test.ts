@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startLyingProvider, type IdTokenFlaw } from '../support/lying-provider.ts';
 import { CookieJar, hop } from '../support/http-hop.ts';
+import { logFromNowOn } from '../support/log-from-now-on.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 const CLIENT_ID = 'id-token-age-client';
@@ -40,11 +41,13 @@ describe('the ID token\'s iat is bounded', () => {
   ];
   for (const [flaw, detail] of refused) {
     it(`an unexpired ID token ${flaw.replaceAll('-', ' ')} creates no session and answers provider_error`, async () => {
+      const log = logFromNowOn(app.logger);
       const { jar, callback } = await logIn(flaw);
       assert.equal(callback.location, `${app.url}/?login_error=provider_error`);
       assert.equal((await hop(`${app.url}/hivekit-access-token`, { jar })).status, 401);
-      const refusal = app.logger.entries.filter((entry) => entry.event === 'login_refused').at(-1);
-      assert.match(String(refusal?.fields.detail), detail);
+      const refusals = log().filter((entry) => entry.event === 'login_refused');
+      assert.equal(refusals.length, 1);
+      assert.match(String(refusals[0]!.fields.detail), detail);
     });
   }
 });
