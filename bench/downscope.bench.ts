@@ -1,14 +1,15 @@
 // Micro-benchmark of the token route's downscoping step alone (no HTTP): what a token request
 // pays for `scopeFor` with no parameters, with a one-realm request answered from memory, and with
 // one computed afresh. Run: node --import tsx bench/downscope.bench.ts
-import { createScopeResolver } from '../server/tokens/scope-for-request.ts';
+import { createScopeResolver, type Granted } from '../server/tokens/scope-for-request.ts';
 
-const grant = Object.freeze({
-  per: Object.freeze({
-    '*': Object.freeze({ 'status/*': 'R' }),
-    london: Object.freeze({ 'deliveries/*': 'CRUD', 'deliveries/alice/*': 'RU', 'riders/*': 'RU', 'riders/alice': 'CRUD' }),
-  }),
-  dpv: Object.freeze({ london: Object.freeze(['riders/alice']) }),
+// Frozen like the grants policy-permissions.ts hands out, which is what lets the resolver remember.
+const grant: Granted = Object.freeze({
+  per: {
+    '*': { 'status/*': 'R' },
+    london: { 'deliveries/*': 'CRUD', 'deliveries/alice/*': 'RU', 'riders/*': 'RU', 'riders/alice': 'CRUD' },
+  },
+  dpv: { london: ['riders/alice'] },
 });
 const perQuery = `per=${encodeURIComponent('{"london":{"riders/*":"R","deliveries/42":"RU"}}')}`;
 
@@ -25,6 +26,6 @@ measure('no parameters', 2_000_000, () => resolver(grant, ''));
 measure('?realm=london, remembered', 2_000_000, () => resolver(grant, 'realm=london'));
 measure('?per=… (2 entries), remembered', 2_000_000, () => resolver(grant, perQuery));
 // A thawed copy is never remembered, so every call parses and intersects.
-const thawed = { per: { ...grant.per }, dpv: { ...grant.dpv } };
+const thawed: Granted = { per: { ...grant.per }, dpv: { ...grant.dpv } };
 measure('?realm=london, computed each time', 200_000, () => resolver(thawed, 'realm=london'));
 measure('?per=… (2 entries), computed each time', 200_000, () => resolver(thawed, perQuery));

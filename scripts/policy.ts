@@ -2,13 +2,16 @@ import { parseArgs } from 'node:util';
 import { evaluatePolicy, measurePermissionClaims } from '../server/policy/evaluate-policy.ts';
 import { formatPolicyProblem, loadPolicyFile, parsePolicyText } from '../server/policy/load-policy-file.ts';
 import type { PolicyGrant, PolicyProblem } from '../server/policy/policy-types.ts';
+import { downscopePermissions, type DownscopedPermissions } from '../server/tokens/downscope-permissions.ts';
+import { parseScopeRequest } from '../server/tokens/scope-request.ts';
 
 const USAGE = `Usage:
   npm run policy -- check [--file policy.json]
-  npm run policy -- explain --claims '{"sub":"alice","groups":["riders"]}' [--file policy.json] [--json]
+  npm run policy -- explain --claims '{"sub":"alice","groups":["riders"]}' [--request 'realm=london&per=…'] [--file policy.json] [--json]
 
 --file defaults to $PERMISSIONS_FILE, then policy.example.json.
-check exits 1 when the policy is invalid; explain prints the per and dpv those claims would get.`;
+check exits 1 when the policy is invalid; explain prints the per and dpv those claims would get,
+and with --request (the token route's query string) what a downscoped token would carry and drop.`;
 
 function fail(message: string, code: number): never {
   process.stderr.write(`${message}\n`);
@@ -30,7 +33,9 @@ let parsed;
 try {
   parsed = parseArgs({
     allowPositionals: true,
-    options: { file: { type: 'string' }, claims: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+    options: {
+      file: { type: 'string' }, claims: { type: 'string' }, request: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+    },
   });
 } catch (error) {
   fail(`${(error as Error).message}\n\n${USAGE}`, 2);
@@ -68,8 +73,16 @@ if (typeof claims.value !== 'object' || claims.value === null || Array.isArray(c
 }
 
 const result = evaluatePolicy(loaded.policy, claims.value as Record<string, unknown>);
+let downscoped: (DownscopedPermissions & { strict: boolean }) | null = null;
+const requestParams = values.request === undefined ? null : new URLSearchParams(values.request.replace(/^\?/, ''));
+if (requestParams !== null) {
+  const request = parseScopeRequest(requestParams);
+  if (request === null) fail('--request names no realm, per or strict parameter.', 2);
+  if (!request.ok) fail(`--request: ${request.message}`, 2);
+  downscoped = { ...downscopePermissions(result, request.request), strict: request.request.strict };
+}
 if (values.json) {
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(downscoped === null ? result : { ...result, downscoped }, null, 2)}\n`);
   process.exit(0);
 }
 const out: string[] = [
@@ -84,4 +97,14 @@ if (result.refused.length > 0) {
   for (const r of result.refused) out.push(`  ${r.claim} ${r.realm} ${r.template}: ${r.rule}: ${r.reason}`);
 }
 out.push(`Size of per + dpv: ${measurePermissionClaims(result.per, result.dpv)} bytes of JSON`);
+if (downscoped !== null) {
+  const refused = downscoped.strict && downscoped.dropped.length > 0;
+  out.push(
+    `With the request ${[...requestParams!].map(([k, v]) => `${k}=${v}`).join(' ')}:`,
+    refused ? '  refused (strict mode): 403 scope_not_granted, no token' : `per: ${JSON.stringify(downscoped.per, null, 2)}`,
+    ...(refused ? [] : [`dpv: ${JSON.stringify(downscoped.dpv, null, 2)}`]),
+    downscoped.dropped.length === 0 ? 'Dropped: nothing, everything asked for is granted' : 'Dropped:',
+    ...downscoped.dropped.map((d) => `  ${d.realm}${d.pattern === undefined ? '' : ` ${d.pattern}`}${d.letters === undefined ? '' : ` ${d.letters}`}: ${d.reason}`),
+  );
+}
 process.stdout.write(`${out.join('\n')}\n`);
