@@ -5,11 +5,9 @@
  */
 export const ERRORS = {
   bad_request: { status: 400, message: 'The request is malformed.' },
-  not_authenticated: { status: 401, message: 'Not signed in.' },
   cross_site_request: { status: 403, message: 'This endpoint only answers requests from this site.' },
   not_found: { status: 404, message: 'There is nothing at this address.' },
   request_timeout: { status: 408, message: 'The request did not arrive in time.' },
-  payload_too_large: { status: 413, message: 'The request is too large.' },
   rate_limited: { status: 429, message: 'Too many requests; retry after the time given in Retry-After.' },
   headers_too_large: { status: 431, message: 'The request headers or cookies are too large.' },
   login_expired: { status: 400, message: 'The login attempt expired or was already used. Please sign in again.' },
@@ -19,6 +17,7 @@ export const ERRORS = {
   provider_error: { status: 502, message: 'The identity provider answered with something invalid.' },
   provider_unavailable: { status: 503, message: 'The identity provider cannot be reached right now. Please try again shortly.' },
   session_store_unavailable: { status: 503, message: 'Sessions are temporarily unavailable. Please try again shortly.' },
+  scope_not_granted: { status: 403, message: 'Strict mode: the policy does not grant everything asked for; see dropped.' },
   token_too_large: { status: 500, message: 'The access token for this user would be too large; an administrator must narrow the permissions policy.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -31,7 +31,6 @@ export function toAppError(error: unknown): AppError {
   if (isAppError(error)) return error;
   const status = typeof error === 'object' && error !== null ? (error as { status?: unknown }).status : undefined;
   // body-parser and friends mark client errors with a status; never echo their text.
-  if (status === 413) return new AppError('payload_too_large', { cause: error });
   if (status === 431) return new AppError('headers_too_large', { cause: error });
   if (typeof status === 'number' && status >= 400 && status < 500) return new AppError('bad_request', { cause: error });
   if (error instanceof URIError) return new AppError('bad_request', { cause: error });
