@@ -2,6 +2,9 @@ import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type IncrementResponse, type Store } from 'express-rate-limit';
 import { AppError } from '../errors/app-error.ts';
 import { createWindowCounter, type WindowCounter } from './window-counter.ts';
+import { RedisStore } from 'rate-limit-redis';
+import type { RedisConnection } from '../sessions/redis-client.ts';
+import { createRedisWindowCounter, type SharedWindowCounter } from './redis-window-counter.ts';
 
 export interface RateLimitSettings {
   loginPerMinute: number;
@@ -9,6 +12,8 @@ export interface RateLimitSettings {
   windowMs?: number;
   /** Milliseconds since the epoch; both limits count their windows by it. */
   now?: () => number;
+  /** Several instances: count in this Redis (under `${keyPrefix}rl:`), so the limits hold for all of them together. */
+  shared?: { redis: RedisConnection; keyPrefix: string };
 }
 
 const MINUTE_MS = 60_000;
@@ -46,7 +51,7 @@ class WindowCounterStore implements Store {
 /**
  * The only import of express-rate-limit, which limits logins (start and callback together) per
  * client address. The token route is limited per signed-in session, and per address for requests
- * without one. Counters live in memory, so with several instances each enforces its own share.
+ * without one. Counters live in memory for one instance, in Redis (`shared`) for several.
  */
 export function createRateLimits(settings: RateLimitSettings): { login: RequestHandler; token: RequestHandler } {
   const windowMs = settings.windowMs ?? MINUTE_MS;
@@ -56,12 +61,43 @@ export function createRateLimits(settings: RateLimitSettings): { login: RequestH
     const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
     next(rateLimited(req, resetTime?.getTime() ?? now() + windowMs, now));
   };
+  const shared = settings.shared;
   return {
     login: rateLimit({
       windowMs, legacyHeaders: false, handler: refuse, standardHeaders: 'draft-8', limit: settings.loginPerMinute, keyGenerator: clientAddressKey, identifier: 'login',
-      store: new WindowCounterStore(createWindowCounter(windowMs, now)),
+      store: shared
+        ? new FailClosedStore(new RedisStore({ sendCommand: (...args: string[]) => shared.redis.run((client) => client.sendCommand(args)) as Promise<never>, prefix: `${shared.keyPrefix}rl:login:` }))
+        : new WindowCounterStore(createWindowCounter(windowMs, now)),
     }),
-    token: limitTokensPerSession(settings.tokenPerMinute, createWindowCounter(windowMs, now), now),
+    token: shared
+      ? limitTokensShared(settings.tokenPerMinute, createRedisWindowCounter(shared.redis, `${shared.keyPrefix}rl:token:`, windowMs, now), now)
+      : limitTokensPerSession(settings.tokenPerMinute, createWindowCounter(windowMs, now), now),
+  };
+}
+
+/** A shared store that cannot count refuses with 503: express-rate-limit would otherwise answer 500. */
+class FailClosedStore implements Store {
+  constructor(private readonly inner: Store) {}
+  get prefix() { return (this.inner as { prefix?: string }).prefix; }
+  init(options: Parameters<NonNullable<Store['init']>>[0]): void { this.inner.init?.(options); }
+  async increment(key: string): Promise<IncrementResponse> {
+    try {
+      return await this.inner.increment(key);
+    } catch (error) {
+      throw new AppError('session_store_unavailable', { detail: `Redis rate-limit count failed: ${error instanceof Error ? error.message : String(error)}`, cause: error });
+    }
+  }
+  async decrement(key: string): Promise<void> { await this.inner.decrement(key); }
+  async resetKey(key: string): Promise<void> { await this.inner.resetKey(key); }
+}
+
+/** The token limit counted in Redis: one round trip per token request, the price of one limit for N instances. */
+function limitTokensShared(limit: number, count: SharedWindowCounter, now: () => number): RequestHandler {
+  return function limitTokens(req, _res, next) {
+    count(req.sessionID ? `session:${req.sessionID}` : clientAddressKey(req)).then(
+      ({ hits, resetAt }) => next(hits > limit ? rateLimited(req, resetAt, now) : undefined),
+      next,
+    );
   };
 }
 

@@ -3,7 +3,21 @@ import type { Logger } from '../logging/logger.ts';
 
 export interface RedisConnection {
   client: RedisClientType;
+  /** Runs one command with the connection's deadline (see withDeadline). */
+  run<T>(command: (client: RedisClientType) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/**
+ * Rejects when the command has not answered in time. node-redis 5's own command timeout did not
+ * fire here for commands already written to a Redis that stopped answering (a frozen process, a
+ * dead link), so the deadline is kept here; a late answer is ignored.
+ */
+export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+    promise.then((value) => { clearTimeout(timer); resolve(value); }, (error: unknown) => { clearTimeout(timer); reject(error); });
+  });
 }
 
 /**
@@ -14,10 +28,11 @@ export interface RedisConnection {
  * The URL carries TLS (`rediss://`), credentials and the database number; it is never logged.
  */
 export function connectRedis(options: { url: string; logger: Logger; commandTimeoutMs?: number; connectTimeoutMs?: number }): RedisConnection {
+  const timeoutMs = options.commandTimeoutMs ?? 1000;
   const client = createClient({
     url: options.url,
     disableOfflineQueue: true,
-    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
+    commandOptions: { timeout: timeoutMs },
     socket: {
       connectTimeout: options.connectTimeoutMs ?? 2000,
       // Every 0.1 s at first, then at most every 2 s, for as long as it takes.
@@ -38,6 +53,7 @@ export function connectRedis(options: { url: string; logger: Logger; commandTime
   client.connect().catch(() => undefined);
   return {
     client,
+    run: (command) => withDeadline(command(client), timeoutMs),
     close: async () => {
       if (client.isOpen) await client.close().catch(() => client.destroy());
     },

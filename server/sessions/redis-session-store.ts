@@ -1,13 +1,13 @@
 import session from 'express-session';
 import { RedisStore } from 'connect-redis';
-import type { RedisClientType } from 'redis';
+import type { RedisConnection } from './redis-client.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { SessionLifetimes } from './session-expiry.ts';
 import { createSessionRepository, storeClassWith, type SessionBackend, type SessionRepository } from './session-repository.ts';
 
 export interface RedisSessionStoreOptions extends SessionLifetimes {
-  /** A connected (or connecting) client of the official `redis` package (sessions/redis-client.ts). */
-  client: RedisClientType;
+  /** A connection of the official `redis` package's client (sessions/redis-client.ts). */
+  redis: RedisConnection;
   /** Every key this deployment writes starts with it, so several deployments can share one Redis. */
   keyPrefix: string;
   logger: Logger;
@@ -33,7 +33,7 @@ return 1`;
  * round trip as the SQLite backend's batched reads do.
  */
 export function openRedisSessionStore(options: RedisSessionStoreOptions): SessionRepository {
-  const { client } = options;
+  const { redis } = options;
   const now = options.now ?? Date.now;
   const keyOf = (sid: string) => `${options.keyPrefix}sess:${sid}`;
   let readTurns = 0;
@@ -51,10 +51,10 @@ export function openRedisSessionStore(options: RedisSessionStoreOptions): Sessio
 
   const backend: SessionBackend = {
     name: 'Redis',
-    StoreBase: storeClassWith(RedisStore as unknown as new (options: object) => session.Store, { client, prefix: `${options.keyPrefix}sess:` }),
+    StoreBase: storeClassWith(RedisStore as unknown as new (options: object) => session.Store, { client: redis.client, prefix: `${options.keyPrefix}sess:` }),
     readRow(sid, callback) {
       countTurn();
-      client.hmGet(keyOf(sid), ['sess', 'expired', 'lastActiveAt']).then(([json, expired, lastActiveAt]) => {
+      redis.run((client) => client.hmGet(keyOf(sid), ['sess', 'expired', 'lastActiveAt'])).then(([json, expired, lastActiveAt]) => {
         if (json === null || json === undefined) return callback(null);
         const last = lastActiveAt === null || lastActiveAt === undefined ? undefined : Number(lastActiveAt);
         return callback(null, { json, expiresAt: Number(expired), ...(last !== undefined && Number.isFinite(last) ? { lastActiveAt: last } : {}) });
@@ -62,21 +62,21 @@ export function openRedisSessionStore(options: RedisSessionStoreOptions): Sessio
     },
     writeRow(sid, json, expiresAt, current, callback) {
       const key = keyOf(sid);
-      settle(client.multi().del(key).hSet(key, { sess: json, expired: String(expiresAt) }).pExpire(key, Number(ttlMs(expiresAt, current))).exec(), callback);
+      settle(redis.run((client) => client.multi().del(key).hSet(key, { sess: json, expired: String(expiresAt) }).pExpire(key, Number(ttlMs(expiresAt, current))).exec()), callback);
     },
     touchRow(sid, expiresAt, lastActiveAt, current, callback) {
-      settle(client.eval(TOUCH_SCRIPT, {
+      settle(redis.run((client) => client.eval(TOUCH_SCRIPT, {
         keys: [keyOf(sid)],
         arguments: [String(expiresAt), String(lastActiveAt), String(current), ttlMs(expiresAt, current)],
-      }), callback);
+      })), callback);
     },
     deleteRow(sid, callback) {
-      settle(client.del(keyOf(sid)), callback);
+      settle(redis.run((client) => client.del(keyOf(sid))), callback);
     },
     isHealthy: async () => {
-      if (!client.isReady) return false;
+      if (!redis.client.isReady) return false;
       try {
-        return (await client.ping()) === 'PONG';
+        return (await redis.run((client) => client.ping())) === 'PONG';
       } catch {
         return false;
       }

@@ -25,7 +25,7 @@ describe('the Redis session repository', () => {
         open: async (options) => {
           const connection = connectRedis({ url: redis.url, logger: createMemoryLogger() });
           connections.push(connection);
-          const repository = openRedisSessionStore({ client: connection.client, keyPrefix, logger: createMemoryLogger(), ...options });
+          const repository = openRedisSessionStore({ redis: connection, keyPrefix, logger: createMemoryLogger(), ...options });
           await waitUntil(() => repository.isHealthy());
           return { ...repository, close: async () => { await repository.close(); await connection.close(); } };
         },
@@ -43,7 +43,7 @@ describe('the Redis session repository', () => {
 
   it('keeps each session in one key under the prefix whose TTL follows the idle lifetime', async () => {
     const connection = connectRedis({ url: redis.url, logger: createMemoryLogger() });
-    const sessions = openRedisSessionStore({ client: connection.client, keyPrefix: 'ttl:', logger: createMemoryLogger(), ...lifetimes });
+    const sessions = openRedisSessionStore({ redis: connection, keyPrefix: 'ttl:', logger: createMemoryLogger(), ...lifetimes });
     await waitUntil(() => sessions.isHealthy());
     await write(sessions, 'sid', { cookie: { path: '/' }, createdAt: Date.now(), passport: { user: { sub: 'alice', claims: {}, idToken: 'x', loginAt: 1 } } });
     assert.deepEqual(await connection.client.keys('ttl:*'), ['ttl:sess:sid']);
@@ -57,7 +57,7 @@ describe('the Redis session repository', () => {
     const own = await startRedisServer();
     const logger = createMemoryLogger();
     const connection = connectRedis({ url: own.url, logger, commandTimeoutMs: 300 });
-    const sessions = openRedisSessionStore({ client: connection.client, keyPrefix: 'down:', logger, ...lifetimes });
+    const sessions = openRedisSessionStore({ redis: connection, keyPrefix: 'down:', logger, ...lifetimes });
     try {
       await waitUntil(() => sessions.isHealthy());
       await write(sessions, 'sid', { cookie: { path: '/' }, createdAt: Date.now(), passport: { user: { sub: 'alice', claims: {}, idToken: 'x', loginAt: 1 } } });
