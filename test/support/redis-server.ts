@@ -19,6 +19,10 @@ export interface RunningRedis {
   start(): Promise<void>;
   /** SIGKILL and wait for the exit: Redis dying, not shutting down. */
   kill(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing answers, as behind a network partition. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   output(): string;
 }
 
@@ -64,6 +68,8 @@ function handle(port: number, first: Instance, timeoutMs: number | undefined): R
     current = undefined;
     previousOutput += instance.output();
     instance.child.kill(signal);
+    // A paused redis-server acts on SIGTERM only once it runs again.
+    instance.child.kill('SIGCONT');
     await instance.exited;
     await rm(instance.dir, { recursive: true, force: true });
   };
@@ -76,6 +82,8 @@ function handle(port: number, first: Instance, timeoutMs: number | undefined): R
       if (current) throw new Error(`redis-server on port ${port} is already running`);
       current = await startOnce(port, timeoutMs);
     },
+    pause: () => { current?.child.kill('SIGSTOP'); },
+    resume: () => { current?.child.kill('SIGCONT'); },
     output: () => previousOutput + (current?.output() ?? ''),
   };
 }
