@@ -18,6 +18,7 @@ import { createRoutes } from './http/routes.ts';
 import type { Logger } from './logging/logger.ts';
 import { createSessionMiddleware, sessionCookieSettings } from './sessions/session-middleware.ts';
 import { createSessionReader } from './sessions/session-reader.ts';
+import type { RedisConnection } from './sessions/redis-client.ts';
 import type { SessionRepository } from './sessions/session-repository.ts';
 import { createTokenSigner } from './tokens/create-token-signer.ts';
 import { createTokenHandler, type PermissionsResolver } from './tokens/token-handler.ts';
@@ -33,6 +34,8 @@ export interface AppDependencies {
   publicDir?: string;
   /** Timeouts and size caps of calls to the provider (tests shorten them). */
   providerHttp?: ProviderHttpOptions;
+  /** Several instances: the Redis that the rate limits count in (SESSION_STORE=redis). */
+  sharedLimits?: { redis: RedisConnection; keyPrefix: string };
   /** Rate-limit window; one minute unless a test needs to see a limit recover. */
   rateLimitWindowMs?: number;
 }
@@ -66,7 +69,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     now,
   });
 
-  const limits = createRateLimits({ ...config.rateLimits, windowMs: deps.rateLimitWindowMs, now });
+  const limits = createRateLimits({ ...config.rateLimits, windowMs: deps.rateLimitWindowMs, now, shared: deps.sharedLimits });
 
   const app = express();
   app.disable('x-powered-by');
@@ -101,6 +104,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     liveness: liveness(),
     readiness: readiness({
       sessionStore: deps.sessionStore.isHealthy,
+      sessionStoreName: deps.sessionStore.name,
       provider: deps.metadata.isLoaded,
       refreshProvider: () => { deps.metadata.get().catch(() => undefined); },
     }),

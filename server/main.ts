@@ -10,7 +10,7 @@ import { startDevProvider, devConfigDefaults, type DevProvider } from './dev/dev
 import { createHttpServer } from './http/create-http-server.ts';
 import { createJsonLogger, type Logger } from './logging/logger.ts';
 import { createPolicyHolder, type PolicyHolder } from './policy/create-policy-holder.ts';
-import { openSqliteSessionStore } from './sessions/sqlite-session-store.ts';
+import { openSessionStore } from './sessions/open-session-store.ts';
 import { policyPermissions } from './tokens/policy-permissions.ts';
 import type { PermissionsResolver } from './tokens/token-handler.ts';
 
@@ -35,19 +35,15 @@ async function main(env: RawSettings): Promise<void> {
     devProvider = await startDevProvider(config, dev, logger);
     closers.push(devProvider.close);
   }
-  const sessionStore = await openSqliteSessionStore({
-    path: resolve(config.session.dbPath),
-    idleTimeoutSeconds: config.session.idleTimeoutSeconds,
-    absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
-    logger,
-  });
-  closers.unshift(sessionStore.close);
+  const { sessions: sessionStore, redis, close: closeSessionStore } = await openSessionStore(config, { logger });
+  closers.unshift(closeSessionStore);
   const metadata = createMetadataSource({ issuer: config.oidc.issuer, logger });
   // Not fatal: /readyz says so and logins answer 503 until the provider is reachable.
   await metadata.get().catch(() => undefined);
 
   const app = createApp(config, {
     sessionStore,
+    sharedLimits: redis && { redis, keyPrefix: config.session.store.redisKeyPrefix },
     metadata,
     verifier: createIdTokenVerifier({ clientId: config.oidc.clientId }),
     logger,

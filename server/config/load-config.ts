@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { checkSecretReuse, checkSecretStrength } from './check-secrets.ts';
 import { HTTPS_WITHOUT_TRUSTED_PROXY } from './config-warnings.ts';
+import { checkSessionStore, type SessionStoreSettings } from './check-session-store.ts';
 import { SETTINGS, type RawSettings, type SettingSpec } from './settings.ts';
 
 export interface Config {
@@ -32,6 +33,8 @@ export interface Config {
   readonly session: {
     readonly secrets: readonly string[];
     readonly dbPath: string;
+    /** Where sessions and shared rate limits live: the SQLite file, or Redis for several instances. */
+    readonly store: SessionStoreSettings;
     readonly idleTimeoutSeconds: number;
     readonly absoluteTimeoutSeconds: number;
     readonly cookieSecure: boolean;
@@ -166,6 +169,7 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
     session: {
       secrets: sessionSecrets,
       dbPath: text('SESSION_DB'),
+      store: checkSessionStore(raw, problems),
       idleTimeoutSeconds: idle,
       absoluteTimeoutSeconds: absolute,
       cookieSecure: publicUrl.startsWith('https:'),
