@@ -51,6 +51,8 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     client: {
       clientId: config.oidc.clientId,
       clientSecret: config.oidc.clientSecret,
+      authMethod: config.oidc.tokenEndpointAuthMethod,
+      clientKey: config.oidc.clientKey,
       redirectUri: config.oidc.redirectUri,
       scope: config.oidc.scope,
     },

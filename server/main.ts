@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { createApp } from './app.ts';
+import { chooseAuthMethod } from './auth/client-auth.ts';
 import { createIdTokenVerifier } from './auth/id-token-verifier.ts';
 import { createMetadataSource } from './auth/provider-metadata.ts';
 import { configWarnings } from './config/config-warnings.ts';
@@ -39,7 +40,10 @@ async function main(env: RawSettings): Promise<void> {
   closers.unshift(closeSessionStore);
   const metadata = createMetadataSource({ issuer: config.oidc.issuer, logger });
   // Not fatal: /readyz says so and logins answer 503 until the provider is reachable.
-  await metadata.get().catch(() => undefined);
+  const provider = await metadata.get().catch(() => undefined);
+  // Fatal: a provider that answers but does not take our client authentication (unreachable now, logins check it).
+  const clientAuth = provider && chooseAuthMethod({ authMethod: config.oidc.tokenEndpointAuthMethod, clientKey: config.oidc.clientKey }, provider);
+  if (clientAuth && 'problem' in clientAuth) throw new Error(clientAuth.problem);
 
   const app = createApp(config, {
     sessionStore,

@@ -7,7 +7,8 @@ import type { Logger } from '../logging/logger.ts';
 import { classifyFailure, deliverSafely, providerRefusal, readCallbackParams, type LoginFailure } from './callback-outcome.ts';
 import type { IdTokenVerifier } from './id-token-verifier.ts';
 import { rememberPendingLogin, takePendingLogin, type PendingLogin } from './pending-logins.ts';
-import { exchangeCode, fetchUserinfo, type ClientCredentials } from './provider-calls.ts';
+import { requireAuthMethod, type ClientCredentials } from './client-auth.ts';
+import { exchangeCode, fetchUserinfo } from './provider-calls.ts';
 import type { ProviderHttpOptions } from './provider-http.ts';
 import type { MetadataSource, ProviderMetadata } from './provider-metadata.ts';
 import { toLocalPath } from './return-to.ts';
@@ -62,7 +63,7 @@ export function createOidcLogin(options: OidcLoginOptions) {
     }, verifyLogin(metadata, fail)) as unknown as StrategyInternals;
 
     strategy._oauth2.getOAuthAccessToken = (code, params, callback) => {
-      exchangeCode(metadata, options.client, { ...params, code, code_verifier: pending.codeVerifier ?? '' }, options.http).then(
+      exchangeCode(metadata, options.client, { ...params, code, code_verifier: pending.codeVerifier ?? '' }, now(), options.http).then(
         (tokens) => deliverSafely(() => callback(null, tokens.access_token, tokens.refresh_token, tokens), fail),
         // The library wraps this as InternalOAuthError and keeps ours as `oauthError`.
         (error: unknown) => deliverSafely(() => callback(error), fail),
@@ -113,6 +114,8 @@ export function createOidcLogin(options: OidcLoginOptions) {
 
   const startLogin: RequestHandler = (req, res, next) => {
     options.metadata.get().then((metadata) => {
+      // Before the user meets the provider: a login that cannot finish should not start.
+      requireAuthMethod(options.client, metadata);
       const codeVerifier = randomBytes(32).toString('base64url');
       const strategy = buildStrategy(metadata, {}, next);
       // RFC 7636 §4.2: S256 challenge of the verifier.

@@ -1,11 +1,7 @@
 import { AppError } from '../errors/app-error.ts';
+import { authenticateClient, type ClientCredentials } from './client-auth.ts';
 import { callProvider, DEFAULT_PROVIDER_HTTP, fetchProviderJson, isJsonObject, type ProviderHttpOptions } from './provider-http.ts';
 import type { ProviderMetadata } from './provider-metadata.ts';
-
-export interface ClientCredentials {
-  clientId: string;
-  clientSecret: string;
-}
 
 export interface TokenResponse extends Record<string, unknown> {
   access_token?: string;
@@ -13,20 +9,14 @@ export interface TokenResponse extends Record<string, unknown> {
   id_token?: string;
 }
 
-/** RFC 6749 §4.1.3 with PKCE's code_verifier (RFC 7636 §4.5). */
+/** RFC 6749 §4.1.3 with PKCE's code_verifier (RFC 7636 §4.5); `nowMs` dates a client assertion. */
 export async function exchangeCode(
-  metadata: ProviderMetadata, client: ClientCredentials, params: Record<string, string>, http: ProviderHttpOptions = DEFAULT_PROVIDER_HTTP,
+  metadata: ProviderMetadata, client: ClientCredentials, params: Record<string, string>, nowMs: number,
+  http: ProviderHttpOptions = DEFAULT_PROVIDER_HTTP,
 ): Promise<TokenResponse> {
   const body = new URLSearchParams(params);
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-  if (metadata.tokenEndpointAuthMethods.includes('client_secret_basic') || !metadata.tokenEndpointAuthMethods.includes('client_secret_post')) {
-    // RFC 6749 §2.3.1: id and secret are form-encoded before base64.
-    const credentials = `${formEncode(client.clientId)}:${formEncode(client.clientSecret)}`;
-    headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
-  } else {
-    body.set('client_id', client.clientId);
-    body.set('client_secret', client.clientSecret);
-  }
+  await authenticateClient(client, metadata, { headers, body }, nowMs);
   const answer = await callProvider(metadata.tokenEndpoint, { method: 'POST', headers, body }, 'token', http);
   if (answer.status >= 500) throw new AppError('provider_unavailable', { detail: `token: HTTP ${answer.status}` });
   if (answer.status !== 200) {
@@ -52,8 +42,4 @@ function hasJsonObjectPayload(jwt: string): boolean {
   } catch {
     return false;
   }
-}
-
-function formEncode(value: string): string {
-  return encodeURIComponent(value).replace(/%20/g, '+');
 }

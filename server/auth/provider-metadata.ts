@@ -11,6 +11,8 @@ export interface ProviderMetadata {
   endSessionEndpoint: string | undefined;
   idTokenSigningAlgs: string[];
   tokenEndpointAuthMethods: string[];
+  /** For private_key_jwt; undefined when the provider does not say (Discovery §3 gives no default). */
+  tokenEndpointAuthSigningAlgs: string[] | undefined;
 }
 
 export interface MetadataSource {
@@ -95,10 +97,11 @@ export function parseMetadata(document: Record<string, unknown>, expectedIssuer:
     // The serialised URL, never the raw string: it ends up in a Location header, where raw Unicode throws.
     return parsed.href;
   };
-  const strings = (name: string, fallback: string[]): string[] => {
+  const optionalStrings = (name: string): string[] | undefined => {
     const value = document[name];
-    return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : fallback;
+    return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
   };
+  const strings = (name: string, fallback: string[]): string[] => optionalStrings(name) ?? fallback;
   const algs = strings('id_token_signing_alg_values_supported', ['RS256']).filter((alg) => ALLOWED_ALGS.includes(alg));
   if (algs.length === 0) {
     throw new AppError('provider_error', { detail: 'discovery: the provider offers no asymmetric ID token signing algorithm' });
@@ -113,6 +116,7 @@ export function parseMetadata(document: Record<string, unknown>, expectedIssuer:
     idTokenSigningAlgs: algs,
     // OIDC Discovery §3: when absent, the default is client_secret_basic.
     tokenEndpointAuthMethods: strings('token_endpoint_auth_methods_supported', ['client_secret_basic']),
+    tokenEndpointAuthSigningAlgs: optionalStrings('token_endpoint_auth_signing_alg_values_supported'),
   };
 }
 

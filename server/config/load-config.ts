@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type TokenEndpointAuthMethod } from '../auth/client-auth.ts';
+import { parseClientKey, type ClientKey } from '../auth/client-key.ts';
 import { checkSecretReuse, checkSecretStrength } from './check-secrets.ts';
 import { HTTPS_WITHOUT_TRUSTED_PROXY } from './config-warnings.ts';
 import { checkSessionStore, type SessionStoreSettings } from './check-session-store.ts';
@@ -26,6 +29,9 @@ export interface Config {
     readonly issuer: string;
     readonly clientId: string;
     readonly clientSecret: string;
+    /** Unset: chosen from what the provider offers (auth/client-auth.ts). */
+    readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod | undefined;
+    readonly clientKey: ClientKey | undefined;
     readonly scope: string;
     readonly redirectUri: string;
     readonly postLogoutRedirectUri: string;
@@ -118,6 +124,8 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
   const idle = integer('SESSION_IDLE_TIMEOUT_SECONDS', 300, 2_592_000);
   const absolute = integer('SESSION_ABSOLUTE_TIMEOUT_SECONDS', 300, 31_536_000);
   const host = text('HOST');
+  const authMethod = checkAuthMethod(raw.OIDC_TOKEN_ENDPOINT_AUTH_METHOD, problems);
+  const clientKey = authMethod === 'invalid' ? undefined : readClientKey(raw.OIDC_CLIENT_KEY_FILE, authMethod, problems);
   // These end up in token headers, claims and Basic auth: printable ASCII only.
   for (const name of ['HIVEKIT_TENANT_ID', 'HIVEKIT_SECRET_ID', 'OIDC_CLIENT_ID']) {
     if (/[^\x20-\x7e]/.test(raw[name] ?? '')) problems.push(`${name}: contains control or non-ASCII characters`);
@@ -161,7 +169,10 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
     oidc: {
       issuer,
       clientId: text('OIDC_CLIENT_ID'),
-      clientSecret: text('OIDC_CLIENT_SECRET'),
+      // private_key_jwt has no secret to require.
+      clientSecret: authMethod === 'private_key_jwt' ? raw.OIDC_CLIENT_SECRET ?? '' : text('OIDC_CLIENT_SECRET'),
+      tokenEndpointAuthMethod: authMethod === 'invalid' ? undefined : authMethod,
+      clientKey,
       scope,
       redirectUri: `${publicUrl}/oauth2/redirect`,
       postLogoutRedirectUri: `${publicUrl}/`,
@@ -293,6 +304,39 @@ function isTrustedProxyEntry(entry: string): boolean {
   if (family === 0 || extra !== undefined) return false;
   if (prefix === undefined) return true;
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function checkAuthMethod(value: string | undefined, problems: string[]): TokenEndpointAuthMethod | 'invalid' | undefined {
+  if (value === undefined) return undefined;
+  const method = TOKEN_ENDPOINT_AUTH_METHODS.find((m) => m === value);
+  if (method) return method;
+  problems.push(`OIDC_TOKEN_ENDPOINT_AUTH_METHOD: got ${JSON.stringify(value)}; expected ${specOf('OIDC_TOKEN_ENDPOINT_AUTH_METHOD').expected}`);
+  return 'invalid';
+}
+
+/** The one setting whose value is read from a file here: a key that cannot sign must stop the start, not the first login. */
+function readClientKey(path: string | undefined, method: TokenEndpointAuthMethod | undefined, problems: string[]): ClientKey | undefined {
+  if (method !== 'private_key_jwt') {
+    if (path !== undefined) problems.push('OIDC_CLIENT_KEY_FILE: set, but only used with OIDC_TOKEN_ENDPOINT_AUTH_METHOD=private_key_jwt');
+    return undefined;
+  }
+  if (path === undefined) {
+    problems.push(`OIDC_CLIENT_KEY_FILE: missing; OIDC_TOKEN_ENDPOINT_AUTH_METHOD=private_key_jwt needs ${specOf('OIDC_CLIENT_KEY_FILE').expected}`);
+    return undefined;
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    problems.push(`OIDC_CLIENT_KEY_FILE: cannot read ${JSON.stringify(path)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+  try {
+    return parseClientKey(text);
+  } catch (error) {
+    problems.push(`OIDC_CLIENT_KEY_FILE: ${JSON.stringify(path)} ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 function specOf(name: string): SettingSpec {

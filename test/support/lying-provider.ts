@@ -26,7 +26,11 @@ const TIMES: Partial<Record<IdTokenFlaw, { iat: number; exp: number }>> & { none
  * A provider that lies on purpose, for what a real provider cannot be made to do: forge ID tokens
  * with one flaw each, answer userinfo with garbage. Everything else follows the protocol.
  */
-export async function startLyingProvider(options: { clientId: string; clientSecret?: string; flaw?: IdTokenFlaw; userinfo?: UserinfoAnswer }) {
+export async function startLyingProvider(options: {
+  clientId: string; clientSecret?: string; flaw?: IdTokenFlaw; userinfo?: UserinfoAnswer;
+  /** Discovery's token_endpoint_auth_methods_supported (and signing algs); absent unless given. */
+  tokenEndpointAuthMethods?: string[]; tokenEndpointAuthSigningAlgs?: string[];
+}) {
   const signing = await generateKeyPair('RS256', { extractable: true });
   const impostor = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(signing.publicKey)), kid: 'real-key', alg: 'RS256', use: 'sig' };
@@ -36,6 +40,7 @@ export async function startLyingProvider(options: { clientId: string; clientSecr
     outages: new Map<Endpoint, Outage>(),
     lastAuthorize: {} as Record<string, string>,
     lastTokenBody: {} as Record<string, string>,
+    lastTokenAuthorization: undefined as string | undefined,
   };
   const hanging = new Set<express.Response>();
   const app = express();
@@ -63,6 +68,8 @@ export async function startLyingProvider(options: { clientId: string; clientSecr
       userinfo_endpoint: `${issuer}/userinfo`,
       id_token_signing_alg_values_supported: ['RS256'],
       code_challenge_methods_supported: ['S256'],
+      token_endpoint_auth_methods_supported: options.tokenEndpointAuthMethods,
+      token_endpoint_auth_signing_alg_values_supported: options.tokenEndpointAuthSigningAlgs,
     });
   });
   app.get('/jwks', (_req, res) => { res.json({ keys: [jwk] }); });
@@ -75,6 +82,7 @@ export async function startLyingProvider(options: { clientId: string; clientSecr
   });
   app.post('/token', express.urlencoded({ extended: false }), async (req, res) => {
     state.lastTokenBody = req.body as Record<string, string>;
+    state.lastTokenAuthorization = req.get('authorization');
     res.json({ access_token: 'access-token', token_type: 'Bearer', id_token: await forgeIdToken() });
   });
   app.get('/userinfo', (_req, res) => {

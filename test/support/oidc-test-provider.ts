@@ -1,5 +1,14 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { JWK } from 'jose';
+import { Provider, type ClientMetadata } from 'oidc-provider';
 import { createMemoryLogger } from '../../server/logging/logger.ts';
+import { createMemoryAdapter } from '../../server/dev/create-memory-adapter.ts';
+import { createProviderConfiguration } from '../../server/dev/create-provider-configuration.ts';
 import { startEmbeddedProvider } from '../../server/dev/embedded-provider.ts';
+import { generateSigningKey } from '../../server/dev/generate-signing-key.ts';
+import { handleInteraction } from '../../server/dev/handle-interaction.ts';
 import type { DemoUser } from '../../server/dev/load-demo-users.ts';
 
 export const TEST_CLIENT_ID = 'hivekit-token-bff-test';
@@ -90,6 +99,56 @@ export async function startTestProvider(options: TestProviderOptions) {
 }
 
 export type TestProvider = Awaited<ReturnType<typeof startTestProvider>>;
+
+export interface ClientAuthTestProviderOptions extends TestProviderOptions {
+  /** The client's registration: RFC 7591 §2 token_endpoint_auth_method, with its secret or public keys. */
+  client: { tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'; clientSecret?: string; jwks?: { keys: JWK[] } };
+}
+
+/**
+ * The same real oidc-provider, dev configuration and login pages as startTestProvider, with one
+ * client registered for the given token endpoint authentication method; discovery offers
+ * client_secret_basic, client_secret_post and private_key_jwt, and the provider enforces the
+ * client's own method. The dev provider behind startTestProvider offers the first two only.
+ */
+export async function startClientAuthTestProvider(options: ClientAuthTestProviderOptions) {
+  const logger = createMemoryLogger();
+  const users = [...(options.users ?? TEST_USERS)];
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = {
+    client_id: TEST_CLIENT_ID,
+    ...(options.client.clientSecret === undefined ? {} : { client_secret: options.client.clientSecret }),
+    ...(options.client.jwks === undefined ? {} : { jwks: options.client.jwks }),
+    redirect_uris: [options.redirectUri],
+    post_logout_redirect_uris: [options.postLogoutRedirectUri],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: options.client.tokenEndpointAuthMethod,
+  } as ClientMetadata;
+  const provider = new Provider(issuer, {
+    ...createProviderConfiguration({
+      clients: [], users, logger, adapter: createMemoryAdapter(), cookieKeys: [randomBytes(32).toString('base64url')], signingKey: await generateSigningKey(),
+    }),
+    clients: [client],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+  });
+  provider.on('server_error', (_ctx: unknown, error: Error) => { logger.error('test_provider_server_error', { reason: error.message }); });
+  const handle = provider.callback();
+  server.on('request', (req, res) => {
+    const pathname = (req.url ?? '/').split('?')[0]!;
+    if (pathname.startsWith('/interaction/')) void handleInteraction(provider, req, res, pathname, { users, showUserList: false, logger });
+    else void handle(req, res);
+  });
+  return {
+    issuer,
+    clientId: TEST_CLIENT_ID,
+    logger,
+    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    login: (authorizeUrl: string, credentials: Credentials = users[0]!) => completeProviderLogin(authorizeUrl, credentials),
+  };
+}
 
 const MAX_HOPS = 10;
 
