@@ -16,7 +16,8 @@ import { refuseCrossSite } from './http/refuse-cross-site.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createRoutes } from './http/routes.ts';
 import type { Logger } from './logging/logger.ts';
-import { createSessionMiddleware, sessionCookieSettings } from './sessions/session-middleware.ts';
+import { createSessionCookie } from './sessions/session-cookie.ts';
+import { createSessionMiddleware } from './sessions/session-middleware.ts';
 import { createSessionReader } from './sessions/session-reader.ts';
 import type { RedisConnection } from './sessions/redis-client.ts';
 import type { SessionRepository } from './sessions/session-repository.ts';
@@ -46,7 +47,9 @@ const noPermissions: PermissionsResolver = () => ({ per: {}, dpv: {} });
 /** Builds the Express app from a validated config and injected parts; no I/O happens here. */
 export function createApp(config: Config, deps: AppDependencies): express.Express {
   const now = deps.now ?? Date.now;
-  const cookie = sessionCookieSettings(config.session.cookieSecure);
+  const cookie = createSessionCookie({
+    secure: config.session.cookieSecure, secrets: config.session.secrets, absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
+  });
   const login = createOidcLogin({
     client: {
       clientId: config.oidc.clientId,
@@ -81,15 +84,10 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
   app.use(logRequests(deps.logger));
   app.use(securityHeaders({ providerOrigin: new URL(config.oidc.issuer).origin, https: config.session.cookieSecure }));
   app.use(createRoutes({
-    session: createSessionMiddleware({
-      store: deps.sessionStore.store,
-      secrets: config.session.secrets,
-      cookie,
-      absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
-    }),
+    session: createSessionMiddleware({ store: deps.sessionStore.store, cookie }),
     limitLogins: limits.login,
     limitTokens: limits.token,
-    ...createSessionReader({ sessions: deps.sessionStore, secrets: config.session.secrets, cookieName: cookie.name, logger: deps.logger }),
+    ...createSessionReader({ sessions: deps.sessionStore, cookie, logger: deps.logger }),
     refuseCrossSite: refuseCrossSite(config.publicUrl, config.corsAllowedOrigins),
     cors: allowListedCors(config.corsAllowedOrigins),
     startLogin: login.startLogin,
@@ -99,7 +97,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
       clientId: config.oidc.clientId,
       postLogoutRedirectUri: config.oidc.postLogoutRedirectUri,
       cookieName: cookie.name,
-      cookieOptions: cookie.options,
+      cookieOptions: cookie.attributes,
       logger: deps.logger,
     }),
     mintAccessToken: createTokenHandler({ signer, permissionsFor: deps.permissionsFor ?? noPermissions }),

@@ -3,13 +3,14 @@ import { AppError } from '../errors/app-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { MetadataSource } from './provider-metadata.ts';
 import { readSessionUser } from './session-user.ts';
+import type { SessionCookieAttributes } from '../sessions/session-cookie.ts';
 
 export interface LogoutOptions {
   metadata: MetadataSource;
   clientId: string;
   postLogoutRedirectUri: string;
   cookieName: string;
-  cookieOptions: { path: string; httpOnly: boolean; secure: boolean; sameSite: 'lax' };
+  cookieOptions: SessionCookieAttributes;
   logger: Logger;
 }
 

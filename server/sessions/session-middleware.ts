@@ -1,31 +1,12 @@
 import session from 'express-session';
 import type { RequestHandler } from 'express';
+import type { SessionCookie } from './session-cookie.ts';
 
-export interface SessionCookieSettings {
-  name: string;
-  options: { path: string; httpOnly: boolean; secure: boolean; sameSite: 'lax' };
-}
-
-/**
- * `__Host-` pins the cookie to this exact origin over https (no Domain, Path=/, Secure). SameSite
- * Lax still sends it on the provider's top-level redirect back to /oauth2/redirect.
- */
-export function sessionCookieSettings(secure: boolean): SessionCookieSettings {
-  return {
-    name: secure ? '__Host-hivekit.sid' : 'hivekit.sid',
-    options: { path: '/', httpOnly: true, secure, sameSite: 'lax' },
-  };
-}
-
-export function createSessionMiddleware(options: {
-  store: session.Store;
-  secrets: readonly string[];
-  cookie: SessionCookieSettings;
-  absoluteTimeoutSeconds: number;
-}): RequestHandler {
+/** express-session for the routes that change a session (login, callback, logout), over the session repository's store. */
+export function createSessionMiddleware(options: { store: session.Store; cookie: SessionCookie }): RequestHandler {
   return session({
     name: options.cookie.name,
-    secret: [...options.secrets],
+    secret: [...options.cookie.secrets],
     store: options.store,
     resave: false,
     saveUninitialized: false,
@@ -34,7 +15,6 @@ export function createSessionMiddleware(options: {
     // Left undefined, express-session reads req.secure, which trusts X-Forwarded-Proto only from the
     // proxies the app's 'trust proxy' names (TRUST_PROXY); `true` would take it from any client.
     proxy: undefined,
-    // The browser may keep the cookie for the absolute lifetime; the store enforces the idle one.
-    cookie: { ...options.cookie.options, maxAge: options.absoluteTimeoutSeconds * 1000 },
+    cookie: { ...options.cookie.attributes, maxAge: options.cookie.maxAgeMs },
   });
 }

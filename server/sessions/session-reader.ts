@@ -1,9 +1,7 @@
 import type { RequestHandler } from 'express';
-import { parse as parseCookies } from 'cookie';
-import { unsign } from 'cookie-signature';
 import { readSessionUser } from '../auth/session-user.ts';
 import type { Logger } from '../logging/logger.ts';
-import { BoundedMap } from '../util/bounded-map.ts';
+import type { SessionCookie } from './session-cookie.ts';
 import type { SessionRepository } from './session-repository.ts';
 
 /**
@@ -15,14 +13,13 @@ import type { SessionRepository } from './session-repository.ts';
  * cost of a token request that never changes its session. Anything that changes a session (login,
  * logout) still goes through express-session.
  */
-export function createSessionReader(options: { sessions: SessionRepository; secrets: readonly string[]; cookieName: string; logger: Logger }): {
+export function createSessionReader(options: { sessions: SessionRepository; cookie: SessionCookie; logger: Logger }): {
   identifySession: RequestHandler;
   readSession: RequestHandler;
 } {
-  const verify = createCookieVerifier(options.secrets);
   return {
     identifySession: function identifySession(req, _res, next) {
-      const sid = sessionIdFromCookie(req.headers.cookie, options.cookieName, verify);
+      const sid = options.cookie.sessionIdOf(req.headers.cookie);
       if (sid !== undefined) req.sessionID = sid;
       next();
     },
@@ -43,41 +40,4 @@ export function createSessionReader(options: { sessions: SessionRepository; secr
       });
     },
   };
-}
-
-// About 150 bytes each: under 2 MB at the bound.
-const MAX_REMEMBERED_COOKIES = 10_000;
-
-/**
- * express-session's cookie format: `s:` + id + `.` + HMAC-SHA256 signature (cookie-signature); every
- * secret of a rotation list verifies, as express-session does. A value that verified once always
- * will (the secrets are fixed for the process), so verified values are remembered: an HMAC per token
- * request otherwise. Only values signed by us get in, so a stream of forged cookies cannot fill it.
- */
-export function createCookieVerifier(secrets: readonly string[], maxRemembered = MAX_REMEMBERED_COOKIES): (value: string) => string | undefined {
-  const verified = new BoundedMap<string, string>(maxRemembered);
-  return (value) => {
-    const known = verified.get(value);
-    if (known !== undefined) return known;
-    if (!value.startsWith('s:')) return undefined;
-    for (const secret of secrets) {
-      const sid = unsign(value.slice(2), secret);
-      if (sid !== false) {
-        verified.set(value, sid);
-        return sid;
-      }
-    }
-    return undefined;
-  };
-}
-
-export function sessionIdFromCookie(header: string | undefined, cookieName: string, verify: (value: string) => string | undefined): string | undefined {
-  if (!header) return undefined;
-  let value: string | undefined;
-  try {
-    value = parseCookies(header)[cookieName];
-  } catch {
-    return undefined;
-  }
-  return value === undefined ? undefined : verify(value);
 }

@@ -7,6 +7,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { sign } from 'cookie-signature';
 import { createRateLimits } from '../../server/http/rate-limits.ts';
 import { createMemoryLogger } from '../../server/logging/logger.ts';
+import { createSessionCookie } from '../../server/sessions/session-cookie.ts';
 import { createSessionReader } from '../../server/sessions/session-reader.ts';
 import type { SessionRepository } from '../../server/sessions/session-repository.ts';
 import { openSqliteSessionStore } from '../../server/sessions/sqlite-session-store.ts';
@@ -45,7 +46,7 @@ describe('the token rate limit in front of batched session reads', () => {
     const sid = 'session-under-load';
     const data = { cookie: { path: '/', httpOnly: true }, createdAt: Date.now(), passport: { user: { sub: 'alice', claims: {}, idToken: 'id', loginAt: 1 } } };
     await new Promise<void>((resolve, reject) => handle.store.set(sid, data as never, (error) => (error ? reject(error) : resolve())));
-    const reader = createSessionReader({ sessions: handle, secrets: [SECRET], cookieName: COOKIE_NAME, logger: createMemoryLogger() });
+    const reader = createSessionReader({ sessions: handle, cookie: createSessionCookie({ secure: false, secrets: [SECRET], absoluteTimeoutSeconds: 86_400 }), logger: createMemoryLogger() });
     const { token: limitTokens } = createRateLimits({ loginPerMinute: 10, tokenPerMinute: 10 });
 
     for (let i = 0; i < 5; i += 1) assert.equal(await tokenRequest(reader, limitTokens, sid), 'allowed');

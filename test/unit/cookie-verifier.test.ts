@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sign } from 'cookie-signature';
-import { createCookieVerifier, sessionIdFromCookie } from '../../server/sessions/session-reader.ts';
+import { createCookieVerifier, createSessionCookie, sessionIdFromCookie } from '../../server/sessions/session-cookie.ts';
 import { BoundedMap } from '../../server/util/bounded-map.ts';
 
 const secrets = ['current-secret-0123456789abcdef0123', 'older-secret-0123456789abcdef012345'];
@@ -33,6 +33,18 @@ test('the session id is read from the named cookie among others; a malformed hea
   assert.equal(sessionIdFromCookie(header, '__Host-hivekit.sid', verify), undefined);
   assert.equal(sessionIdFromCookie(undefined, 'hivekit.sid', verify), undefined);
   assert.equal(sessionIdFromCookie('hivekit.sid=%E0%A4%A', 'hivekit.sid', verify), undefined);
+});
+
+test('the session cookie is __Host- over https, reads only its own name, and keeps the attributes it is cleared with', () => {
+  const https = createSessionCookie({ secure: true, secrets, absoluteTimeoutSeconds: 3600 });
+  const http = createSessionCookie({ secure: false, secrets, absoluteTimeoutSeconds: 3600 });
+  assert.equal(https.name, '__Host-hivekit.sid');
+  assert.deepEqual(https.attributes, { path: '/', httpOnly: true, secure: true, sameSite: 'lax' });
+  assert.equal(http.name, 'hivekit.sid');
+  assert.equal(http.maxAgeMs, 3_600_000);
+  const value = encodeURIComponent(cookieOf('sid-1', secrets[1]!));
+  assert.equal(https.sessionIdOf(`__Host-hivekit.sid=${value}`), 'sid-1');
+  assert.equal(https.sessionIdOf(`hivekit.sid=${value}`), undefined);
 });
 
 test('a bounded map forgets its oldest entry when full, and updating an entry forgets nothing', () => {
