@@ -44,7 +44,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { name: 'SESSION_STORE', expected: '"sqlite" or "redis"', defaultValue: 'sqlite',
     doc: 'Where sessions and rate-limit counters live: the SQLite file (one instance) or Redis (several instances).' },
   { name: 'REDIS_URL', expected: 'redis://[user:password@]host[:port][/db] or rediss://… (TLS)',
-    doc: 'The Redis server when SESSION_STORE=redis; never logged.' },
+    doc: 'The Redis server when SESSION_STORE=redis (redis://[user:password@]host[:port][/db], rediss:// for TLS); never logged.' },
   { name: 'REDIS_KEY_PREFIX', expected: '1..100 printable ASCII characters without spaces', defaultValue: 'hivekit-bff:',
     doc: 'Prefix of every Redis key this deployment writes, so several deployments can share one Redis.' },
   { name: 'SESSION_IDLE_TIMEOUT_SECONDS', expected: 'an integer number of seconds, 300..2592000', defaultValue: '28800',
