@@ -39,7 +39,12 @@ export interface TokenRequest {
   strict?: boolean;
 }
 
-export type TokenStatus = 'idle' | 'signed-in' | 'signed-out' | 'error';
+/**
+ * 'user-changed': a token for another `sub` than the last one arrived (another tab logged out and
+ * in as someone else). The state carries the new user's session and `previousUser`; reset what
+ * belongs to the old user (Hivekit connection, shown data) before using it.
+ */
+export type TokenStatus = 'idle' | 'signed-in' | 'user-changed' | 'signed-out' | 'error';
 
 export interface TokenState {
   readonly status: TokenStatus;
@@ -49,6 +54,8 @@ export interface TokenState {
   readonly error: TokenClientError | null;
   /** When the next automatic attempt runs, ms, or null. */
   readonly retryAt: number | null;
+  /** With status 'user-changed': who was signed in before; otherwise null. */
+  readonly previousUser: Readonly<TokenUser> | null;
   /** The request shape this state belongs to, as a query string; '' for the full token. */
   readonly request: string;
 }
@@ -84,7 +91,7 @@ export class TokenClientError extends Error {
   constructor(
     code: string,
     message: string,
-    details?: { status?: number; retryable?: boolean; retryAfterMs?: number | null; dropped?: ReadonlyArray<DroppedScope> },
+    details?: { status?: number; retryable?: boolean; retryAfterMs?: number | null; dropped?: ReadonlyArray<DroppedScope>; previousSub?: string; sub?: string },
   );
   readonly code: string;
   /** HTTP status, 0 when no response arrived. */
@@ -93,11 +100,16 @@ export class TokenClientError extends Error {
   readonly retryAfterMs: number | null;
   /** For scope_not_granted: what strict mode refused. */
   readonly dropped: ReadonlyArray<DroppedScope>;
+  /** For user_changed: the sub the caller asked as, and the sub now signed in. */
+  readonly previousSub: string | null;
+  readonly sub: string | null;
 }
 
 export interface TokenClient {
   /**
-   * A valid token, null when signed out; rejects with TokenClientError when none can be had.
+   * A valid token, null when signed out; rejects with TokenClientError when none can be had, and
+   * with code 'user_changed' when the answer belongs to another user than the one signed in when
+   * this call was made (listeners have then seen the 'user-changed' state; ask again for the new token).
    * With a request, a token narrowed to it, cached and renewed per request shape.
    */
   getToken(request?: TokenRequest): Promise<string | null>;

@@ -25,10 +25,12 @@
  * @property {string[]} [realms]   only these realms
  * @property {Record<string, Record<string, string>>} [per]  only these realm → id pattern → letters
  * @property {boolean} [strict]    refuse (403 scope_not_granted) rather than drop what is not granted
- * @typedef {'idle' | 'signed-in' | 'signed-out' | 'error'} TokenStatus
+ * @typedef {'idle' | 'signed-in' | 'user-changed' | 'signed-out' | 'error'} TokenStatus
  * @typedef {object} TokenState
- * @property {TokenStatus} status
+ * @property {TokenStatus} status  'user-changed': a token for another sub than the last one arrived
+ *   (someone signed in as another user in another tab); `session` is the new user's
  * @property {TokenSession | null} session  the token in use, kept while still valid even if renewal fails
+ * @property {TokenUser | null} previousUser  with 'user-changed': who was signed in before, else null
  * @property {TokenClientError | null} error  why the last request failed, null after a success
  * @property {number | null} retryAt        when the next automatic attempt runs, ms, or null
  * @property {string} request              the request shape as a query string, '' for the full token
@@ -55,7 +57,7 @@ export class TokenClientError extends Error {
   /**
    * @param {string} code  stable, machine-readable
    * @param {string} message  human text, safe to show
-   * @param {{ status?: number, retryable?: boolean, retryAfterMs?: number | null, dropped?: ReadonlyArray<DroppedScope> }} [details]
+   * @param {{ status?: number, retryable?: boolean, retryAfterMs?: number | null, dropped?: ReadonlyArray<DroppedScope>, previousSub?: string, sub?: string }} [details]
    */
   constructor(code, message, details = {}) {
     super(message);
@@ -67,6 +69,9 @@ export class TokenClientError extends Error {
     this.retryAfterMs = details.retryAfterMs ?? null;
     /** for scope_not_granted: what strict mode refused */
     this.dropped = details.dropped ?? [];
+    /** for user_changed: whose token was asked for, and whose the server has now */
+    this.previousSub = details.previousSub ?? null;
+    this.sub = details.sub ?? null;
   }
 }
 
@@ -84,6 +89,14 @@ export function createTokenClient(options = {}) {
   /** @type {Map<string, ReturnType<typeof createChannel>>} */
   const channels = new Map();
   let stopped = false;
+  /** @type {Identity} */
+  const identity = {
+    user: null,
+    changed(query) {
+      // Every other shape holds the previous user's token: none of it may be handed out again.
+      for (const [other, channel] of channels) if (other !== query) channel.forget();
+    },
+  };
 
   /** @param {TokenRequest | undefined} request */
   function channelFor(request) {
@@ -94,7 +107,7 @@ export function createTokenClient(options = {}) {
       channels.delete(query);
     } else {
       const url = query === '' ? baseUrl : `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}${query}`;
-      channel = createChannel(options, url, query, listeners);
+      channel = createChannel(options, url, query, listeners, identity);
     }
     channels.set(query, channel);
     if (channels.size > maxShapes) {
@@ -167,10 +180,16 @@ function toQuery(request) {
 }
 
 /**
- * @param {TokenClientOptions} options @param {string} url @param {string} request
- * @param {Set<(state: TokenState) => void>} listeners
+ * Who the tokens of one client belong to, shared by all its request shapes: the user of the last
+ * token received (kept through a sign-out, so Alice → signed out → Bob is a change too).
+ * @typedef {{ user: TokenUser | null, changed(query: string): void }} Identity
  */
-function createChannel(options, url, request, listeners) {
+
+/**
+ * @param {TokenClientOptions} options @param {string} url @param {string} request
+ * @param {Set<(state: TokenState) => void>} listeners @param {Identity} identity
+ */
+function createChannel(options, url, request, listeners, identity) {
   // Kept in locals and called bare: browsers throw "Illegal invocation" when window.fetch or
   // window.setTimeout run with an options object as `this`.
   const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -184,7 +203,7 @@ function createChannel(options, url, request, listeners) {
   const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
 
   /** @type {TokenState} */
-  let state = Object.freeze({ status: 'idle', session: null, error: null, retryAt: null, request });
+  let state = Object.freeze({ status: 'idle', session: null, error: null, retryAt: null, previousUser: null, request });
   /** @type {Promise<void> | null} */
   let inflight = null;
   /** @type {AbortController | null} */
@@ -205,6 +224,9 @@ function createChannel(options, url, request, listeners) {
   /** @returns {Promise<string | null>} */
   async function getToken() {
     if (stopped) throw stoppedError();
+    // A caller asks as the user it last heard of; another user's token goes only to callers that
+    // asked after the 'user-changed' state was delivered.
+    const askedAs = identity.user?.sub ?? null;
     const { session, retryAt, error } = state;
     if (session !== null && now() < session.renewAt) return session.token;
     // While backing off, callers get what we have rather than a request of their own: a page
@@ -216,6 +238,7 @@ function createChannel(options, url, request, listeners) {
     await refresh();
     if (stopped) throw stoppedError();
     if (state.status === 'signed-out') return null;
+    if (askedAs !== null && state.session !== null && state.session.user.sub !== askedAs) throw userChangedError(askedAs, state.session.user.sub);
     if (isUsable(state.session)) return state.session.token;
     throw state.error ?? new TokenClientError('no_token', 'No token is available.');
   }
@@ -335,7 +358,14 @@ function createChannel(options, url, request, listeners) {
     timer = null;
     if (outcome.kind === 'session') {
       failures = 0;
-      setState({ status: 'signed-in', session: outcome.session, error: null, retryAt: null });
+      const previousUser = identity.user;
+      identity.user = outcome.session.user;
+      if (previousUser !== null && previousUser.sub !== outcome.session.user.sub) {
+        identity.changed(request);
+        setState({ status: 'user-changed', session: outcome.session, error: null, retryAt: null, previousUser });
+      } else {
+        setState({ status: 'signed-in', session: outcome.session, error: null, retryAt: null });
+      }
       schedule(outcome.session.renewAt - now());
       return;
     }
@@ -376,9 +406,9 @@ function createChannel(options, url, request, listeners) {
     }, Math.min(MAX_TIMER_MS, Math.max(0, delayMs)));
   }
 
-  /** @param {Omit<TokenState, 'request'>} next */
+  /** @param {Omit<TokenState, 'request' | 'previousUser'> & { previousUser?: TokenUser }} next */
   function setState(next) {
-    state = Object.freeze({ ...next, request });
+    state = Object.freeze({ previousUser: null, ...next, request });
     for (const listener of [...listeners]) {
       try {
         listener(state);
@@ -395,6 +425,13 @@ function createChannel(options, url, request, listeners) {
     getToken,
     /** @returns {TokenSession | null} */
     current: () => (isUsable(state.session) ? state.session : null),
+    /** The user changed in another shape: drop this shape's token (the previous user's) and start afresh. */
+    forget() {
+      clearTimer(timer);
+      timer = null;
+      failures = 0;
+      if (state.status !== 'idle') setState({ status: 'idle', session: null, error: null, retryAt: null });
+    },
     stop() {
       stopped = true;
       clearTimer(timer);
@@ -449,6 +486,15 @@ function parseRetryAfter(value, serverNow) {
 function toClientError(error) {
   if (error instanceof TokenClientError) return error;
   return new TokenClientError('network_error', 'Cannot reach the token service.', { retryable: true });
+}
+
+/** @param {string} askedAs @param {string} nowSub */
+function userChangedError(askedAs, nowSub) {
+  return new TokenClientError(
+    'user_changed',
+    'Another user signed in on this site (in another tab or window), so the token asked for no longer exists. Ask again to get the new user\'s token.',
+    { status: 200, previousSub: askedAs, sub: nowSub },
+  );
 }
 
 function stoppedError() {

@@ -9,6 +9,8 @@ import {
 } from '../../public/hivekit-token-client.js';
 
 const START_MS = Date.UTC(2030, 0, 1, 12, 0, 0);
+const ADA = { sub: 'user-1', name: 'Ada', email: 'ada@example.test' };
+const BOB = { sub: 'user-2', name: 'Bob' };
 const SECOND = 1000;
 
 interface Reply {
@@ -77,14 +79,14 @@ function createFakeServer(clock: { now(): number }) {
     calls,
     reply: (...items: Script[]) => script.push(...items),
     /** A 200 answer with a fresh token that expires ttlSeconds from the server's `now`. */
-    token(ttlSeconds = 900, serverNowMs = clock.now()): Reply {
+    token(ttlSeconds = 900, serverNowMs = clock.now(), user: { sub: string; name?: string } = ADA): Reply {
       minted += 1;
       return {
         status: 200,
         headers: { date: new Date(serverNowMs).toUTCString() },
         body: {
           authenticated: true,
-          user: { sub: 'user-1', name: 'Ada', email: 'ada@example.test' },
+          user,
           token: `token-${minted}`,
           expiresAt: Math.floor(serverNowMs / SECOND) + ttlSeconds,
         },
@@ -474,4 +476,79 @@ test('the token lives only in memory: no storage, cookie, or URL ever sees it', 
     });
   }
   assert.deepEqual(touched, []);
+});
+
+test('a renewal that brings another user\'s token reports user-changed with both users, then signed-in at the next renewal', async () => {
+  const { clock, server, client, states } = setup();
+  server.reply(server.token(900));
+  assert.equal(await client.getToken(), 'token-1');
+
+  // Another tab logged out and in as Bob: the same cookie now belongs to Bob's session.
+  server.reply(server.token(900, clock.now() + 840 * SECOND, BOB));
+  await clock.advance(840 * SECOND);
+
+  const changed = states.at(-1)!;
+  assert.equal(changed.status, 'user-changed');
+  assert.equal(changed.session?.user.sub, 'user-2');
+  assert.equal(changed.previousUser?.sub, 'user-1');
+  assert.equal(changed.previousUser?.name, 'Ada');
+  assert.equal(await client.getToken(), 'token-2', 'a caller asking after the event gets Bob\'s token');
+
+  server.reply(server.token(900, clock.now() + 840 * SECOND, BOB));
+  await clock.advance(840 * SECOND);
+  assert.equal(states.at(-1)!.status, 'signed-in');
+  assert.equal(states.at(-1)!.previousUser, null);
+});
+
+test('a caller that asked while Ada was signed in never receives Bob\'s token: it gets user_changed after the event', async () => {
+  const { clock, server, client, states } = setup();
+  server.reply(server.token(900));
+  await client.getToken();
+  clock.jump(850 * SECOND);
+
+  server.reply(server.token(900, clock.now(), BOB));
+  const heard: string[] = [];
+  client.onChange((state) => heard.push(state.status));
+  const error = await rejection(client.getToken());
+
+  assert.equal(error.code, 'user_changed');
+  assert.equal(error.previousSub, 'user-1');
+  assert.equal(error.sub, 'user-2');
+  assert.equal(error.retryable, false);
+  assert.deepEqual(heard, ['user-changed'], 'the event came before the rejection');
+  assert.equal(states.at(-1)!.status, 'user-changed');
+  assert.equal(await client.getToken(), 'token-2');
+});
+
+test('sign-out in between still counts: Ada, signed out, then Bob is a user change', async () => {
+  const { clock, server, client, states } = setup();
+  server.reply(server.token(60));
+  await client.getToken();
+  server.reply({ status: 401, body: { authenticated: false } });
+  await clock.advance(60 * SECOND);
+  assert.equal(states.at(-1)!.status, 'signed-out');
+
+  server.reply(server.token(900, clock.now(), BOB));
+  const error = await rejection(client.getToken());
+  assert.equal(error.code, 'user_changed');
+  assert.equal(states.at(-1)!.status, 'user-changed');
+  assert.equal(states.at(-1)!.previousUser?.sub, 'user-1');
+});
+
+test('a user change seen by one request shape drops the tokens the other shapes held for the previous user', async () => {
+  const { clock, server, client, states } = setup();
+  server.reply(server.token(900));
+  await client.getToken();
+  server.reply(server.token(900));
+  assert.equal(await client.getToken({ realms: ['london'] }), 'token-2');
+  clock.jump(850 * SECOND);
+
+  server.reply(server.token(900, clock.now(), BOB));
+  await rejection(client.getToken());
+
+  assert.equal(client.current({ realms: ['london'] }), null, 'Ada\'s narrowed token is gone');
+  const london = states.filter((state) => state.request === 'realm=london').at(-1)!;
+  assert.equal(london.status, 'idle');
+  server.reply(server.token(900, clock.now(), BOB));
+  assert.equal(await client.getToken({ realms: ['london'] }), 'token-4', 'asked after the event: Bob\'s narrowed token');
 });
