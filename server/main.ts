@@ -1,19 +1,13 @@
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
-import { createApp } from './app.ts';
-import { chooseAuthMethod } from './auth/client-auth.ts';
-import { createIdTokenVerifier } from './auth/id-token-verifier.ts';
-import { createMetadataSource } from './auth/provider-metadata.ts';
+import type { createApp } from './app.ts';
+import { build } from './build.ts';
 import { configWarnings } from './config/config-warnings.ts';
 import { ConfigError, isDevMode, loadConfig, type Config } from './config/load-config.ts';
 import type { RawSettings } from './config/settings.ts';
 import { startDevProvider, devConfigDefaults, type DevProvider } from './dev/dev-mode.ts';
 import { createHttpServer } from './http/create-http-server.ts';
 import { createJsonLogger, type Logger } from './logging/logger.ts';
-import { createPolicyHolder, type PolicyHolder } from './policy/create-policy-holder.ts';
-import { openSessionStore } from './sessions/open-session-store.ts';
-import { policyPermissions } from './tokens/policy-permissions.ts';
-import type { PermissionsResolver } from './tokens/token-handler.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -29,51 +23,26 @@ async function main(env: RawSettings): Promise<void> {
   for (const warning of configWarnings(config)) logger.warn('config_warning', { ...warning });
 
   const closers: Array<() => Promise<void>> = [];
-  const policy = await loadPolicy(config, logger);
-  if (policy) closers.push(async () => policy.holder.close());
   let devProvider: DevProvider | undefined;
   if (dev) {
     devProvider = await startDevProvider(config, dev, logger);
     closers.push(devProvider.close);
   }
-  const { sessions: sessionStore, redis, close: closeSessionStore } = await openSessionStore(config, { logger });
-  closers.unshift(closeSessionStore);
-  const metadata = createMetadataSource({ issuer: config.oidc.issuer, logger });
-  // Not fatal: /readyz says so and logins answer 503 until the provider is reachable.
-  const provider = await metadata.get().catch(() => undefined);
-  // Fatal: a provider that answers but does not take our client authentication (unreachable now, logins check it).
-  const clientAuth = provider && chooseAuthMethod({ authMethod: config.oidc.tokenEndpointAuthMethod, clientKey: config.oidc.clientKey }, provider);
-  if (clientAuth && 'problem' in clientAuth) throw new Error(clientAuth.problem);
-
-  const app = createApp(config, {
-    sessionStore,
-    sharedLimits: redis && { redis, keyPrefix: config.session.store.redisKeyPrefix },
-    metadata,
-    verifier: createIdTokenVerifier({ clientId: config.oidc.clientId }),
-    logger,
-    permissionsFor: policy?.permissionsFor,
-  });
+  const product = await build(config, { logger });
+  closers.unshift(product.close);
+  const { app, policy } = product;
   const server = await listen(app, config);
   if (devProvider) process.stdout.write(`\n${devProvider.banner()}\n\n`);
   logger.info('listening', { url: config.publicUrl, host: config.host, port: config.port, devMode: config.devMode });
   handleSignals(server, closers, logger);
   // Always handled: Node's default for SIGHUP is to exit, and operators send it to reload the policy.
   process.on('SIGHUP', () => {
-    if (policy) void policy.holder.reload();
+    if (policy) void policy.reload();
     else logger.info('policy_reload_skipped', { reason: 'no PERMISSIONS_FILE' });
   });
   process.on('unhandledRejection', (reason: unknown) => {
     logger.error('unhandled_rejection', { error: reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason) });
   });
-}
-
-async function loadPolicy(config: Config, logger: Logger): Promise<{ holder: PolicyHolder; permissionsFor: PermissionsResolver } | undefined> {
-  if (!config.permissionsFile) {
-    logger.warn('no_permissions_policy', { hint: 'tokens carry empty per and dpv; set PERMISSIONS_FILE (see docs/POLICY.md)' });
-    return undefined;
-  }
-  const holder = await createPolicyHolder({ path: resolve(config.permissionsFile), logger });
-  return { holder, permissionsFor: policyPermissions(holder, logger) };
 }
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<Server> {

@@ -3,14 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp, type AppDependencies } from '../../server/app.ts';
-import { createIdTokenVerifier } from '../../server/auth/id-token-verifier.ts';
+import type { AppDependencies } from '../../server/app.ts';
+import { build } from '../../server/build.ts';
 import type { ProviderHttpOptions } from '../../server/auth/provider-http.ts';
-import { createMetadataSource } from '../../server/auth/provider-metadata.ts';
 import { loadConfig, type Config } from '../../server/config/load-config.ts';
 import { createMemoryLogger } from '../../server/logging/logger.ts';
 import type { SessionRepository } from '../../server/sessions/session-repository.ts';
-import { openSqliteSessionStore } from '../../server/sessions/sqlite-session-store.ts';
 
 export const TEST_HIVEKIT_SECRET = Buffer.alloc(32, 'hivekit-test-secret');
 
@@ -67,22 +65,18 @@ export async function startTestApp(options: {
     ...options.env,
   });
   const logger = createMemoryLogger();
-  const sessionStore = await openSqliteSessionStore({
-    path: dbPath,
-    idleTimeoutSeconds: config.session.idleTimeoutSeconds,
-    absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
-    logger,
-    ...(options.deps?.now ? { now: options.deps.now } : {}),
-    ...(options.busyTimeoutMs !== undefined ? { busyTimeoutMs: options.busyTimeoutMs } : {}),
-  });
-  const app = createApp(config, {
-    sessionStore,
-    metadata: createMetadataSource({ issuer: config.oidc.issuer, logger, retryAfterFailureMs: 0, http: options.providerHttp }),
-    verifier: createIdTokenVerifier({ clientId: config.oidc.clientId, http: options.providerHttp }),
+  // The product's own composition root; discovery happens at the first login, not at start,
+  // so tests of a provider that is down or hanging start at once.
+  const product = await build(config, {
     logger,
     providerHttp: options.providerHttp,
-    ...options.deps,
+    metadataRetryAfterFailureMs: 0,
+    discoverAtStart: false,
+    ...(options.deps?.now ? { now: options.deps.now } : {}),
+    ...(options.busyTimeoutMs !== undefined ? { busyTimeoutMs: options.busyTimeoutMs } : {}),
+    ...(options.deps ? { app: options.deps } : {}),
   });
+  const { app, sessions: sessionStore } = product;
   listener.server.on('request', app);
   return {
     url: listener.url,
@@ -93,7 +87,7 @@ export async function startTestApp(options: {
     stop: async () => {
       listener.server.closeAllConnections();
       await new Promise<void>((resolve) => listener.server.close(() => resolve()));
-      await sessionStore.close();
+      await product.close();
     },
     cleanup: async () => {
       if (dir) await rm(dir, { recursive: true, force: true });

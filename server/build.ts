@@ -1,0 +1,99 @@
+import { resolve } from 'node:path';
+import type express from 'express';
+import { createApp, type AppDependencies } from './app.ts';
+import { chooseAuthMethod } from './auth/client-auth.ts';
+import { createIdTokenVerifier } from './auth/id-token-verifier.ts';
+import type { ProviderHttpOptions } from './auth/provider-http.ts';
+import { createMetadataSource, type MetadataSource } from './auth/provider-metadata.ts';
+import type { Config } from './config/load-config.ts';
+import { createJsonLogger, type Logger } from './logging/logger.ts';
+import { createPolicyHolder, type PolicyHolder } from './policy/create-policy-holder.ts';
+import { openSessionStore } from './sessions/open-session-store.ts';
+import type { SessionRepository } from './sessions/session-repository.ts';
+import { policyPermissions } from './tokens/policy-permissions.ts';
+import type { PermissionsResolver } from './tokens/token-handler.ts';
+
+export interface BuildOverrides {
+  logger?: Logger;
+  /** Milliseconds since the epoch, for sessions, limits and tokens alike. */
+  now?: () => number;
+  /** Timeouts and size caps of calls to the provider (tests shorten them). */
+  providerHttp?: ProviderHttpOptions;
+  /** How long discovery waits after a failure before asking again (tests: 0). */
+  metadataRetryAfterFailureMs?: number;
+  /** SQLite's busy timeout (tests of a locked database shorten it). */
+  busyTimeoutMs?: number;
+  /**
+   * Ask the provider before answering anything, so a client authentication it does not support
+   * stops the start with the reason (the default). Tests of a failing provider start without it.
+   */
+  discoverAtStart?: boolean;
+  /** Parts handed to createApp in place of the built ones (a lying verifier, another clock …). */
+  app?: Partial<AppDependencies>;
+}
+
+export interface BuiltProduct {
+  app: express.Express;
+  sessions: SessionRepository;
+  metadata: MetadataSource;
+  policy: PolicyHolder | undefined;
+  logger: Logger;
+  /** Closes what build opened (policy watcher, session store, Redis): after the listener has stopped. */
+  close(): Promise<void>;
+}
+
+/**
+ * The one composition root: wires config, session store, rate limits, provider, policy, clock and
+ * logger into the app. main.ts, the tests (test/support/test-app.ts) and the benchmark (which runs
+ * main.ts) all build the product here, so what is tested is what runs.
+ */
+export async function build(config: Config, overrides: BuildOverrides = {}): Promise<BuiltProduct> {
+  const logger = overrides.logger ?? createJsonLogger();
+  const policy = await loadPolicy(config, logger);
+  const store = await openSessionStore(config, {
+    logger,
+    ...(overrides.now ? { now: overrides.now } : {}),
+    ...(overrides.busyTimeoutMs !== undefined ? { busyTimeoutMs: overrides.busyTimeoutMs } : {}),
+  });
+  const close = async () => {
+    policy?.holder.close();
+    await store.close();
+  };
+  try {
+    const metadata = createMetadataSource({
+      issuer: config.oidc.issuer, logger, http: overrides.providerHttp,
+      ...(overrides.metadataRetryAfterFailureMs !== undefined ? { retryAfterFailureMs: overrides.metadataRetryAfterFailureMs } : {}),
+    });
+    if (overrides.discoverAtStart ?? true) {
+      // Not fatal: /readyz says so and logins answer 503 until the provider is reachable.
+      const provider = await metadata.get().catch(() => undefined);
+      // Fatal: a provider that answers but does not take our client authentication (unreachable now, logins check it).
+      const clientAuth = provider && chooseAuthMethod({ authMethod: config.oidc.tokenEndpointAuthMethod, clientKey: config.oidc.clientKey }, provider);
+      if (clientAuth && 'problem' in clientAuth) throw new Error(clientAuth.problem);
+    }
+    const app = createApp(config, {
+      sessionStore: store.sessions,
+      sharedLimits: store.redis && { redis: store.redis, keyPrefix: config.session.store.redisKeyPrefix },
+      metadata,
+      verifier: createIdTokenVerifier({ clientId: config.oidc.clientId, http: overrides.providerHttp }),
+      logger,
+      permissionsFor: policy?.permissionsFor,
+      providerHttp: overrides.providerHttp,
+      ...(overrides.now ? { now: overrides.now } : {}),
+      ...overrides.app,
+    });
+    return { app, sessions: store.sessions, metadata, policy: policy?.holder, logger, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function loadPolicy(config: Config, logger: Logger): Promise<{ holder: PolicyHolder; permissionsFor: PermissionsResolver } | undefined> {
+  if (!config.permissionsFile) {
+    logger.warn('no_permissions_policy', { hint: 'tokens carry empty per and dpv; set PERMISSIONS_FILE (see docs/POLICY.md)' });
+    return undefined;
+  }
+  const holder = await createPolicyHolder({ path: resolve(config.permissionsFile), logger });
+  return { holder, permissionsFor: policyPermissions(holder, logger) };
+}
