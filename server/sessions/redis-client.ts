@@ -48,6 +48,7 @@ export function connectRedis(options: { url: string; logger: Logger; commandTime
   client.on('ready', () => {
     if (down) options.logger.info('redis_available', {});
     down = false;
+    warnIfSessionsCanBeEvicted(client, options.logger, timeoutMs);
   });
   // Not awaited: the process starts without Redis, /readyz says so, and it connects when it can.
   client.connect().catch(() => undefined);
@@ -58,6 +59,20 @@ export function connectRedis(options: { url: string; logger: Logger; commandTime
       if (client.isOpen) await client.close().catch(() => client.destroy());
     },
   };
+}
+
+/**
+ * Under any maxmemory-policy but noeviction, a full Redis deletes keys to make room: sessions would
+ * end early, and rate-limit counters would reset. Managed services may refuse CONFIG GET: then
+ * nothing is known and nothing is said.
+ */
+function warnIfSessionsCanBeEvicted(client: RedisClientType, logger: Logger, timeoutMs: number): void {
+  withDeadline(client.configGet('maxmemory-policy'), timeoutMs).then((reply) => {
+    const policy = (reply as Record<string, string>)['maxmemory-policy'];
+    if (policy !== undefined && policy !== 'noeviction') {
+      logger.warn('redis_may_evict_sessions', { maxmemoryPolicy: policy, hint: 'set maxmemory-policy noeviction on this Redis (README: Running several instances)' });
+    }
+  }, () => undefined);
 }
 
 function describeRedisError(error: Error): string {

@@ -53,6 +53,24 @@ describe('the Redis session repository', () => {
     await connection.close();
   });
 
+  it('warns at connect when Redis may evict sessions (a maxmemory-policy other than noeviction), and not otherwise', async () => {
+    const quiet = createMemoryLogger();
+    const fine = connectRedis({ url: redis.url, logger: quiet });
+    await waitUntil(() => fine.client.isReady);
+    try {
+      await fine.client.configSet('maxmemory-policy', 'allkeys-lru');
+      const logger = createMemoryLogger();
+      const evicting = connectRedis({ url: redis.url, logger });
+      await waitUntil(() => logger.entries.some((entry) => entry.event === 'redis_may_evict_sessions'));
+      assert.equal(logger.entries.find((entry) => entry.event === 'redis_may_evict_sessions')?.fields.maxmemoryPolicy, 'allkeys-lru');
+      await evicting.close();
+    } finally {
+      await fine.client.configSet('maxmemory-policy', 'noeviction');
+      await fine.close();
+    }
+    assert.ok(!quiet.entries.some((entry) => entry.event === 'redis_may_evict_sessions'));
+  });
+
   it('answers session_store_unavailable within the command timeout while Redis is down, and recovers by itself', async () => {
     const own = await startRedisServer();
     const logger = createMemoryLogger();
