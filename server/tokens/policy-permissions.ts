@@ -2,7 +2,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { PolicyHolder } from '../policy/create-policy-holder.ts';
 import { evaluatePolicy } from '../policy/evaluate-policy.ts';
 import type { CompiledPolicy } from '../policy/policy-types.ts';
-import { BoundedMap } from '../util/bounded-map.ts';
+import { LRUCache } from 'lru-cache';
 import type { PermissionsResolver } from './token-handler.ts';
 
 type Permissions = ReturnType<PermissionsResolver>;
@@ -20,10 +20,10 @@ const DEFAULT_MAX_SESSIONS = 10_000;
  * per/dpv for a signed-in user from the current policy, evaluated once per session and policy
  * version rather than per token. A session's claims are fixed by its login, and a new login gets a
  * new session id and a new ID token, so the answer changes only with the policy. Sessions beyond
- * the bound are forgotten oldest first and simply evaluated again.
+ * the bound are forgotten least recently used first (a busy session stays) and simply evaluated again.
  */
 export function policyPermissions(holder: PolicyHolder, logger: Logger, maxSessions = DEFAULT_MAX_SESSIONS): PermissionsResolver {
-  const remembered = new BoundedMap<string, Remembered>(maxSessions);
+  const remembered = new LRUCache<string, Remembered>({ max: maxSessions });
   return (user, sessionId) => {
     const policy = holder.current();
     const hit = remembered.get(sessionId);

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sign } from 'cookie-signature';
 import { createCookieVerifier, createSessionCookie, sessionIdFromCookie } from '../../server/sessions/session-cookie.ts';
-import { BoundedMap } from '../../server/util/bounded-map.ts';
 
 const secrets = ['current-secret-0123456789abcdef0123', 'older-secret-0123456789abcdef012345'];
 const cookieOf = (sid: string, secret: string) => `s:${sign(sid, secret)}`;
@@ -45,13 +44,4 @@ test('the session cookie is __Host- over https, reads only its own name, and kee
   const value = encodeURIComponent(cookieOf('sid-1', secrets[1]!));
   assert.equal(https.sessionIdOf(`__Host-hivekit.sid=${value}`), 'sid-1');
   assert.equal(https.sessionIdOf(`hivekit.sid=${value}`), undefined);
-});
-
-test('a bounded map forgets its oldest entry when full, and updating an entry forgets nothing', () => {
-  const map = new BoundedMap<string, number>(2);
-  map.set('a', 1).set('b', 2).set('a', 3);
-  assert.deepEqual([...map], [['a', 3], ['b', 2]]);
-  map.set('c', 4);
-  assert.deepEqual([...map], [['b', 2], ['c', 4]]);
-  assert.throws(() => new BoundedMap(0), RangeError);
 });

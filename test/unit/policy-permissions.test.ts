@@ -47,18 +47,20 @@ test('a different login under a remembered session id is evaluated afresh', () =
   assert.deepEqual(permissionsFor(rider('id-token-2', 'red'), 'sid-1').per, { london: { 'riders/red': 'CRUD' } });
 });
 
-test('sessions beyond the bound are forgotten oldest first and evaluated again when they return', () => {
+test('sessions beyond the bound are forgotten least recently used first: a busy session stays remembered', () => {
   const logger = createMemoryLogger();
   const permissionsFor = policyPermissions(holderOf(ridersOwnTheirRider), logger, 2);
   const refusals = () => logger.entries.filter((entry) => entry.event === 'policy_grant_refused').length;
   permissionsFor(rider('a', ''), 'sid-a');
   permissionsFor(rider('b', ''), 'sid-b');
-  permissionsFor(rider('c', ''), 'sid-c');
-  assert.equal(refusals(), 3);
+  permissionsFor(rider('a', ''), 'sid-a');
   permissionsFor(rider('c', ''), 'sid-c');
   assert.equal(refusals(), 3);
   permissionsFor(rider('a', ''), 'sid-a');
-  assert.equal(refusals(), 4);
+  permissionsFor(rider('c', ''), 'sid-c');
+  assert.equal(refusals(), 3, 'the busy session a and the newest c were both remembered');
+  permissionsFor(rider('b', ''), 'sid-b');
+  assert.equal(refusals(), 4, 'b, used least recently, was forgotten and evaluated again');
 });
 
 test('the remembered answer cannot be changed by whoever receives it', () => {
