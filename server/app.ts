@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { createLogoutHandler } from './auth/logout.ts';
 import { createOidcLogin } from './auth/oidc-adapter.ts';
@@ -16,6 +15,7 @@ import { refuseCrossSite } from './http/refuse-cross-site.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createRoutes } from './http/routes.ts';
 import type { Logger } from './logging/logger.ts';
+import { packagePath } from './package-path.ts';
 import { createSessionCookie } from './sessions/session-cookie.ts';
 import { createSessionMiddleware } from './sessions/session-middleware.ts';
 import { createSessionReader } from './sessions/session-reader.ts';
@@ -41,7 +41,7 @@ export interface AppDependencies {
   rateLimitWindowMs?: number;
 }
 
-const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
+const DEFAULT_PUBLIC_DIR = packagePath('public');
 const noPermissions: PermissionsResolver = () => ({ per: {}, dpv: {} });
 
 /** Builds the Express app from a validated config and injected parts; no I/O happens here. */

@@ -5,7 +5,8 @@ import { build } from './build.ts';
 import { configWarnings } from './config/config-warnings.ts';
 import { ConfigError, isDevMode, loadConfig, type Config } from './config/load-config.ts';
 import type { RawSettings } from './config/settings.ts';
-import { startDevProvider, devConfigDefaults, type DevProvider } from './dev/dev-mode.ts';
+import type { DevProvider } from './dev/dev-mode.ts';
+import { watchDataFiles } from './files/watch-data-files.ts';
 import { createHttpServer } from './http/create-http-server.ts';
 import { createJsonLogger, type Logger } from './logging/logger.ts';
 
@@ -18,14 +19,21 @@ async function main(env: RawSettings): Promise<void> {
   const devMode = isDevMode(env);
   // Needed before loadConfig: dev mode keeps its generated secrets there. Trimmed as loadConfig trims.
   const dataDir = resolve(env.DATA_DIR?.trim() || './data');
-  const dev = devMode ? await devConfigDefaults(dataDir, env.DEV_OIDC_PORT?.trim() || '3001') : undefined;
+  // Imported only in dev mode: the embedded provider (oidc-provider and its dependencies) stays out of production.
+  const devModule = devMode ? await import('./dev/dev-mode.ts') : undefined;
+  const dev = devModule && await devModule.devConfigDefaults(dataDir, env.DEV_OIDC_PORT?.trim() || '3001');
   const config = loadConfig(env, dev?.defaults);
   for (const warning of configWarnings(config)) logger.warn('config_warning', { ...warning });
+  if (config.isProduction && import.meta.url.endsWith('.ts')) {
+    logger.warn('production_from_source', { hint: 'production runs the compiled build: npm run build, then node dist/server/main.js' });
+  }
 
   const closers: Array<() => Promise<void>> = [];
+  // Before the session store opens: the check reads the file, and closing a descriptor of an open SQLite file drops its locks.
+  closers.push(await watchDataFiles(config, logger));
   let devProvider: DevProvider | undefined;
-  if (dev) {
-    devProvider = await startDevProvider(config, dev, logger);
+  if (devModule && dev) {
+    devProvider = await devModule.startDevProvider(config, dev, logger);
     closers.push(devProvider.close);
   }
   const product = await build(config, { logger });

@@ -1,15 +1,15 @@
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/load-config.ts';
 import type { RawSettings } from '../config/settings.ts';
 import type { Logger } from '../logging/logger.ts';
+import { packagePath } from '../package-path.ts';
 import { ensureDevSecrets } from './dev-secrets.ts';
 import { startEmbeddedProvider } from './embedded-provider.ts';
 import { formatBanner } from './format-banner.ts';
 import { loadDemoUsers } from './load-demo-users.ts';
 
 export const DEV_CLIENT_ID = 'hivekit-token-bff-dev';
-const DEMO_USERS_FILE = fileURLToPath(new URL('./demo-users.json', import.meta.url));
-const EXAMPLE_POLICY_FILE = fileURLToPath(new URL('../../policy.example.json', import.meta.url));
+const DEMO_USERS_FILE = packagePath('server', 'dev', 'demo-users.json');
+const EXAMPLE_POLICY_FILE = packagePath('policy.example.json');
 
 export interface DevSetup {
   defaults: RawSettings;
