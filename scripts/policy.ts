@@ -2,16 +2,20 @@ import { parseArgs } from 'node:util';
 import { evaluatePolicy, measurePermissionClaims } from '../server/policy/evaluate-policy.ts';
 import { formatPolicyProblem, loadPolicyFile, parsePolicyText } from '../server/policy/load-policy-file.ts';
 import type { PolicyGrant, PolicyProblem } from '../server/policy/policy-types.ts';
+import { subjectOf } from '../server/exchange/subject-claims.ts';
 import { downscopePermissions, type DownscopedPermissions } from '../server/tokens/downscope-permissions.ts';
 import { parseScopeRequest } from '../server/tokens/scope-request.ts';
 
 const USAGE = `Usage:
   npm run policy -- check [--file policy.json]
   npm run policy -- explain --claims '{"sub":"alice","groups":["riders"]}' [--request 'realm=london&per=…'] [--file policy.json] [--json]
+  npm run policy -- explain --access-token-claims '{"sub":"job","client_id":"job","scope":"hivekit:read"}' [--request …]
 
 --file defaults to $PERMISSIONS_FILE, then policy.example.json.
 check exits 1 when the policy is invalid; explain prints the per and dpv those claims would get,
-and with --request (the token route's query string) what a downscoped token would carry and drop.`;
+and with --request (the token route's query string) what a downscoped token would carry and drop.
+--access-token-claims takes an access token's payload instead (a user's or a machine client's) and
+reads it as POST /token does: protocol claims dropped, scope as an array, client_id from azp.`;
 
 function fail(message: string, code: number): never {
   process.stderr.write(`${message}\n`);
@@ -34,7 +38,8 @@ try {
   parsed = parseArgs({
     allowPositionals: true,
     options: {
-      file: { type: 'string' }, claims: { type: 'string' }, request: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+      file: { type: 'string' }, claims: { type: 'string' }, 'access-token-claims': { type: 'string' }, request: { type: 'string' },
+      json: { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
 } catch (error) {
@@ -65,14 +70,28 @@ if (!loaded.ok) {
   printProblems('', loaded.problems);
   process.exit(1);
 }
-if (values.claims === undefined) fail(`explain needs --claims '<JSON object>'.\n\n${USAGE}`, 2);
-const claims = parsePolicyText(values.claims, '--claims');
+const tokenClaims = values['access-token-claims'];
+if ((values.claims === undefined) === (tokenClaims === undefined)) {
+  fail(`explain needs either --claims '<JSON object>' or --access-token-claims '<JSON object>'.\n\n${USAGE}`, 2);
+}
+const flag = tokenClaims === undefined ? '--claims' : '--access-token-claims';
+const claims = parsePolicyText((tokenClaims ?? values.claims)!, flag);
 if (!claims.ok) fail(claims.problems[0]!.message, 2);
 if (typeof claims.value !== 'object' || claims.value === null || Array.isArray(claims.value)) {
-  fail('--claims must be a JSON object such as {"sub":"alice","groups":["riders"]}', 2);
+  fail(`${flag} must be a JSON object such as {"sub":"alice","groups":["riders"]}`, 2);
 }
+// POST /token's reading of a subject token (server/exchange/subject-claims.ts), so a rule for a machine client can be tried.
+let subject: ReturnType<typeof subjectOf> | undefined;
+if (tokenClaims !== undefined) {
+  try {
+    subject = subjectOf(claims.value as Record<string, unknown>);
+  } catch {
+    fail('--access-token-claims names neither sub nor client_id/azp: POST /token would refuse it (invalid_grant).', 2);
+  }
+}
+const policyClaims = subject?.claims ?? claims.value as Record<string, unknown>;
 
-const result = evaluatePolicy(loaded.policy, claims.value as Record<string, unknown>);
+const result = evaluatePolicy(loaded.policy, policyClaims);
 let downscoped: (DownscopedPermissions & { strict: boolean }) | null = null;
 const requestParams = values.request === undefined ? null : new URLSearchParams(values.request.replace(/^\?/, ''));
 if (requestParams !== null) {
@@ -82,11 +101,16 @@ if (requestParams !== null) {
   downscoped = { ...downscopePermissions(result, request.request), strict: request.request.strict };
 }
 if (values.json) {
-  process.stdout.write(`${JSON.stringify(downscoped === null ? result : { ...result, downscoped }, null, 2)}\n`);
+  const withSubject = subject === undefined ? result : { ...result, subject };
+  process.stdout.write(`${JSON.stringify(downscoped === null ? withSubject : { ...withSubject, downscoped }, null, 2)}\n`);
   process.exit(0);
 }
 const out: string[] = [
   `Policy ${file}`,
+  ...(subject === undefined ? [] : [
+    `Subject token: ${subject.kind === 'client' ? `machine client ${subject.clientId} (no end user)` : `user ${subject.sub}${subject.clientId === undefined ? '' : ` via client ${subject.clientId}`}`}; the token's sub would be ${JSON.stringify(subject.sub)}`,
+    `Claims the policy sees: ${JSON.stringify(subject.claims)}`,
+  ]),
   `per: ${JSON.stringify(result.per, null, 2)}`,
   `dpv: ${JSON.stringify(result.dpv, null, 2)}`,
   'Granted by:',

@@ -7,6 +7,7 @@ import type { MetadataSource } from './auth/provider-metadata.ts';
 import type { Config } from './config/load-config.ts';
 import { AppError } from './errors/app-error.ts';
 import { createErrorHandler } from './errors/error-handler.ts';
+import { createTokenExchange } from './exchange/create-token-exchange.ts';
 import { liveness, readiness } from './http/health-handlers.ts';
 import { logRequests } from './http/log-requests.ts';
 import { allowListedCors } from './http/allow-listed-cors.ts';
@@ -101,6 +102,21 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
       logger: deps.logger,
     }),
     mintAccessToken: createTokenHandler({ signer, permissionsFor: deps.permissionsFor ?? noPermissions }),
+    exchangeToken: config.tokenExchange && createTokenExchange({
+      ...config.tokenExchange,
+      // Introspection authenticates as this service's client, the way its logins do at the token endpoint.
+      introspection: config.tokenExchange.introspection ? {
+        clientId: config.oidc.clientId, clientSecret: config.oidc.clientSecret, authMethod: config.oidc.tokenEndpointAuthMethod, clientKey: config.oidc.clientKey,
+      } : undefined,
+      metadata: deps.metadata,
+      signer,
+      permissionsFor: deps.permissionsFor ?? noPermissions,
+      logger: deps.logger,
+      now,
+      http: deps.providerHttp,
+      shared: deps.sharedLimits,
+      windowMs: deps.rateLimitWindowMs,
+    }),
     liveness: liveness(),
     readiness: readiness({
       sessionStore: deps.sessionStore.isHealthy,

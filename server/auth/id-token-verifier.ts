@@ -1,6 +1,7 @@
-import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload } from 'jose';
 import { AppError } from '../errors/app-error.ts';
-import { callProvider, DEFAULT_PROVIDER_HTTP, type ProviderHttpOptions } from './provider-http.ts';
+import { createProviderKeySet } from './provider-key-set.ts';
+import type { ProviderHttpOptions } from './provider-http.ts';
 import type { ProviderMetadata } from './provider-metadata.ts';
 
 // OIDC Core §3.1.3.7 allows "a few minutes" of skew; 30 s keeps a replayed old token out. It applies
@@ -18,10 +19,7 @@ export interface IdTokenVerifier {
   verify(idToken: string, metadata: ProviderMetadata): Promise<JWTPayload>;
 }
 
-/**
- * The check passport-openidconnect 0.1.2 leaves out. jose's remote key set refetches the JWKS when
- * a token names an unknown `kid` (a rotated key), at most once per cooldown.
- */
+/** The check passport-openidconnect 0.1.2 leaves out, against the provider's key set (provider-key-set.ts). */
 export function createIdTokenVerifier(options: {
   clientId: string;
   http?: ProviderHttpOptions;
@@ -29,27 +27,7 @@ export function createIdTokenVerifier(options: {
   /** Least time between two JWKS fetches triggered by unknown `kid`s: a forged kid cannot make us hammer the provider. */
   jwksCooldownMs?: number;
 }): IdTokenVerifier {
-  const http = options.http ?? DEFAULT_PROVIDER_HTTP;
-  // One key set, rebuilt only if the provider moves its jwks_uri.
-  let current: { jwksUri: string; keySet: ReturnType<typeof createRemoteJWKSet> } | undefined;
-
-  const keySetFor = (jwksUri: string) => {
-    if (current?.jwksUri !== jwksUri) {
-      const keySet = createRemoteJWKSet(new URL(jwksUri), {
-        timeoutDuration: http.timeoutMs,
-        cooldownDuration: options.jwksCooldownMs ?? 30_000,
-        cacheMaxAge: 10 * 60_000,
-        [customFetch]: async (url, init) => {
-          // jose's signal carries its timeoutDuration: it ends in ERR_JWKS_TIMEOUT, translated below.
-          const answer = await callProvider(url, { headers: init.headers, method: init.method, signal: init.signal }, 'jwks', http);
-          if (answer.status >= 500) throw new AppError('provider_unavailable', { detail: `jwks: HTTP ${answer.status}` });
-          return new Response(answer.text, { status: answer.status, headers: { 'content-type': 'application/json' } });
-        },
-      });
-      current = { jwksUri, keySet };
-    }
-    return current.keySet;
-  };
+  const keySetFor = createProviderKeySet({ http: options.http, cooldownMs: options.jwksCooldownMs });
 
   return {
     async verify(idToken, metadata) {

@@ -9,6 +9,8 @@ export interface ProviderMetadata {
   jwksUri: string;
   userinfoEndpoint: string | undefined;
   endSessionEndpoint: string | undefined;
+  /** RFC 8414 §2 introspection_endpoint (RFC 7662), for opaque subject tokens at POST /token. */
+  introspectionEndpoint: string | undefined;
   idTokenSigningAlgs: string[];
   tokenEndpointAuthMethods: string[];
   /** For private_key_jwt; undefined when the provider does not say (Discovery §3 gives no default). */
@@ -113,11 +115,21 @@ export function parseMetadata(document: Record<string, unknown>, expectedIssuer:
     jwksUri: url('jwks_uri', true)!,
     userinfoEndpoint: url('userinfo_endpoint', false),
     endSessionEndpoint: url('end_session_endpoint', false),
+    // Only token exchange uses it: an unusable one must not stop logins, it is simply not offered.
+    introspectionEndpoint: optionalUrl(() => url('introspection_endpoint', false)),
     idTokenSigningAlgs: algs,
     // OIDC Discovery §3: when absent, the default is client_secret_basic.
     tokenEndpointAuthMethods: strings('token_endpoint_auth_methods_supported', ['client_secret_basic']),
     tokenEndpointAuthSigningAlgs: optionalStrings('token_endpoint_auth_signing_alg_values_supported'),
   };
+}
+
+function optionalUrl(read: () => string | undefined): string | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 function parseUrl(value: string): URL | undefined {

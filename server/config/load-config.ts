@@ -19,6 +19,8 @@ export interface Config {
   readonly devOidcPort: number;
   readonly corsAllowedOrigins: readonly string[];
   readonly rateLimits: { readonly loginPerMinute: number; readonly tokenPerMinute: number };
+  /** POST /token (RFC 8693); undefined while TOKEN_EXCHANGE_AUDIENCE is unset. */
+  readonly tokenExchange: { readonly audience: string; readonly introspection: boolean; readonly perMinute: number } | undefined;
   readonly http: {
     readonly headersTimeoutSeconds: number;
     readonly requestTimeoutSeconds: number;
@@ -160,6 +162,7 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
       loginPerMinute: integer('RATE_LIMIT_LOGIN_PER_MINUTE', 1, 100_000),
       tokenPerMinute: integer('RATE_LIMIT_TOKEN_PER_MINUTE', 1, 1_000_000),
     },
+    tokenExchange: checkTokenExchange(raw, integer('RATE_LIMIT_EXCHANGE_PER_MINUTE', 1, 1_000_000), problems),
     http: {
       headersTimeoutSeconds: headersTimeout,
       requestTimeoutSeconds: requestTimeout,
@@ -337,6 +340,23 @@ function readClientKey(path: string | undefined, method: TokenEndpointAuthMethod
     problems.push(`OIDC_CLIENT_KEY_FILE: ${JSON.stringify(path)} ${(error as Error).message}`);
     return undefined;
   }
+}
+
+function checkTokenExchange(raw: RawSettings, perMinute: number, problems: string[]): Config['tokenExchange'] {
+  const audience = raw.TOKEN_EXCHANGE_AUDIENCE;
+  const introspection = raw.TOKEN_EXCHANGE_INTROSPECTION;
+  if (introspection !== 'true' && introspection !== 'false') {
+    problems.push(`TOKEN_EXCHANGE_INTROSPECTION: got ${JSON.stringify(introspection)}; expected ${specOf('TOKEN_EXCHANGE_INTROSPECTION').expected}`);
+  }
+  if (audience === undefined) {
+    if (introspection === 'true') problems.push('TOKEN_EXCHANGE_INTROSPECTION: true, but token exchange is off; set TOKEN_EXCHANGE_AUDIENCE too');
+    return undefined;
+  }
+  // Compared exactly with the token's aud: a stray space or a non-ASCII look-alike would never match.
+  if (!/^[\x21-\x7e]{1,1024}$/.test(audience)) {
+    problems.push(`TOKEN_EXCHANGE_AUDIENCE: got ${JSON.stringify(audience.slice(0, 80))}; expected ${specOf('TOKEN_EXCHANGE_AUDIENCE').expected}`);
+  }
+  return { audience, introspection: introspection === 'true', perMinute };
 }
 
 function specOf(name: string): SettingSpec {

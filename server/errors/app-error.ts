@@ -8,6 +8,7 @@ export const ERRORS = {
   cross_site_request: { status: 403, message: 'This endpoint only answers requests from this site.' },
   not_found: { status: 404, message: 'There is nothing at this address.' },
   request_timeout: { status: 408, message: 'The request did not arrive in time.' },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
   rate_limited: { status: 429, message: 'Too many requests; retry after the time given in Retry-After.' },
   headers_too_large: { status: 431, message: 'The request headers or cookies are too large.' },
   login_expired: { status: 400, message: 'The login attempt expired or was already used. Please sign in again.' },

@@ -1,4 +1,4 @@
-import express, { type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 
 export interface RouteHandlers {
   session: RequestHandler;
@@ -13,6 +13,8 @@ export interface RouteHandlers {
   finishLogin: RequestHandler;
   logout: RequestHandler;
   mintAccessToken: RequestHandler;
+  /** POST /token (RFC 8693), its last step an error handler; absent while token exchange is off. */
+  exchangeToken?: Array<RequestHandler | ErrorRequestHandler>;
   liveness: RequestHandler;
   readiness: RequestHandler;
   staticFiles: RequestHandler;
@@ -34,6 +36,8 @@ export function createRoutes(h: RouteHandlers): express.Router {
   router.get('/login', h.limitLogins, h.session, h.startLogin);
   router.get('/oauth2/redirect', h.limitLogins, h.session, h.finishLogin);
   router.post('/logout', h.refuseCrossSite, h.session, h.logout);
+  // No session, no cookie and no cross-site check: the caller proves itself with the subject token alone.
+  if (h.exchangeToken) router.post('/token', ...h.exchangeToken);
   router.use(h.staticFiles);
   return router;
 }
