@@ -46,8 +46,11 @@ export function generateSecrets(): ProductSecrets {
   return { sessionSecret: randomBytes(32).toString('base64url'), hivekitSecret: randomBytes(32).toString('base64') };
 }
 
+/** Where the product keeps sessions: a SQLite file (the default), or Redis as several instances would. */
+export type ProductStore = { dbPath: string } | { redisUrl: string; redisKeyPrefix: string };
+
 /** A complete production configuration: nothing left to a default that production refuses. */
-export function productEnv(options: { port: number; provider: BenchProvider; secrets: ProductSecrets; dbPath: string; dataDir: string }): Record<string, string> {
+export function productEnv(options: { port: number; provider: BenchProvider; secrets: ProductSecrets; dataDir: string } & ProductStore): Record<string, string> {
   return {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
@@ -58,7 +61,9 @@ export function productEnv(options: { port: number; provider: BenchProvider; sec
     OIDC_CLIENT_SECRET: options.provider.clientSecret,
     OIDC_SCOPE: 'openid profile email',
     SESSION_SECRET: options.secrets.sessionSecret,
-    SESSION_DB: options.dbPath,
+    ...('redisUrl' in options
+      ? { SESSION_STORE: 'redis', REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: options.redisKeyPrefix }
+      : { SESSION_DB: options.dbPath }),
     SESSION_IDLE_TIMEOUT_SECONDS: String(IDLE_TIMEOUT_SECONDS),
     SESSION_ABSOLUTE_TIMEOUT_SECONDS: String(ABSOLUTE_TIMEOUT_SECONDS),
     DATA_DIR: options.dataDir,
@@ -75,12 +80,13 @@ export function productEnv(options: { port: number; provider: BenchProvider; sec
 }
 
 export function startProduct(options: {
-  name: string; port: number; provider: BenchProvider; secrets: ProductSecrets; dbPath: string; workDir: string; nodeArgs?: readonly string[];
-}): Promise<RunningChild> {
+  name: string; port: number; provider: BenchProvider; secrets: ProductSecrets; workDir: string; nodeArgs?: readonly string[];
+} & ProductStore): Promise<RunningChild> {
+  const store: ProductStore = 'redisUrl' in options ? { redisUrl: options.redisUrl, redisKeyPrefix: options.redisKeyPrefix } : { dbPath: options.dbPath };
   return startChild({
     name: options.name,
     script: 'server/main.ts',
-    env: productEnv({ port: options.port, provider: options.provider, secrets: options.secrets, dbPath: options.dbPath, dataDir: join(options.workDir, 'data') }),
+    env: productEnv({ port: options.port, provider: options.provider, secrets: options.secrets, dataDir: join(options.workDir, 'data'), ...store }),
     port: options.port,
     logFile: join(options.workDir, `${options.name}.log`),
     readyPath: '/readyz',
@@ -88,14 +94,15 @@ export function startProduct(options: {
   });
 }
 
-export async function startBare(options: { body: string; workDir: string; nodeArgs?: readonly string[] }): Promise<RunningChild> {
+export async function startBare(options: { body: string; workDir: string; name?: string; nodeArgs?: readonly string[] }): Promise<RunningChild> {
   const port = await freePort();
+  const name = options.name ?? 'bare';
   return startChild({
-    name: 'bare',
+    name,
     script: 'bench/bare-server.ts',
     env: { NODE_ENV: 'production', BARE_PORT: String(port), BARE_BODY: options.body },
     port,
-    logFile: join(options.workDir, 'bare.log'),
+    logFile: join(options.workDir, `${name}.log`),
     readyPath: '/healthz',
     nodeArgs: options.nodeArgs,
   });

@@ -17,7 +17,7 @@ export interface Machine {
   uncommittedServerFiles: string[];
 }
 
-const PACKAGES = ['express', 'express-session', 'connect-sqlite3', 'sqlite3', 'jsonwebtoken', 'express-rate-limit', 'helmet', 'autocannon'];
+const PACKAGES = ['express', 'express-session', 'connect-sqlite3', 'sqlite3', 'connect-redis', 'redis', 'jsonwebtoken', 'express-rate-limit', 'helmet', 'autocannon'];
 
 export function describeMachine(): Machine {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');

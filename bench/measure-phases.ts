@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sampleMachine, sampleProcess, type RunningChild } from './child-process.ts';
 import { measurePaced, measureThroughput, median, percentile, TOKEN_HEADERS, TOKEN_PATH, type PacedResult, type ThroughputResult } from './load.ts';
+import type { CommandStats, RedisProbe } from './redis-probe.ts';
 import { readSessionRow, watchCommits } from './session-tables.ts';
 
 export interface Target {
@@ -9,6 +10,15 @@ export interface Target {
   cookies: readonly string[];
   /** The product's SQLite file, watched for commits while the target is under load. */
   dbPath?: string;
+  /** The product's Redis: its command counts and CPU are taken around every round. */
+  redis?: RedisProbe;
+}
+
+export interface RedisRoundStats {
+  /** redis-server's user+system CPU over the round, divided by the round's 200 answers. */
+  cpuMsPerRequest: number;
+  /** INFO commandstats over the round: calls and server time per command. */
+  commands: CommandStats;
 }
 
 export interface RoundResult extends ThroughputResult {
@@ -21,11 +31,15 @@ export interface RoundResult extends ThroughputResult {
   otherCores: number;
   /** CPU the hypervisor took from this machine during the round, in cores. */
   stolenCores: number;
+  /** Set for a target on Redis; its CPU is not counted in otherCores. */
+  redis?: RedisRoundStats;
 }
 
 /** One saturation run against one target, with the target's CPU and its database's commits around it. */
 export async function runRound(target: Target, options: { connections: number; seconds: number }): Promise<RoundResult> {
   const watcher = target.dbPath ? await watchCommits(target.dbPath) : undefined;
+  const commandsBefore = await target.redis?.commandStats();
+  const redisCpuBefore = target.redis ? sampleProcess(target.redis.pid).cpuMs : 0;
   const cpuBefore = sampleProcess(target.child.pid).cpuMs;
   const ownBefore = process.cpuUsage();
   const machineBefore = sampleMachine();
@@ -35,15 +49,30 @@ export async function runRound(target: Target, options: { connections: number; s
   const machine = sampleMachine();
   const own = process.cpuUsage(ownBefore);
   const cpuMs = sampleProcess(target.child.pid).cpuMs - cpuBefore;
+  const redisCpuMs = target.redis ? sampleProcess(target.redis.pid).cpuMs - redisCpuBefore : 0;
   const ownMs = (own.user + own.system) / 1000;
-  const otherMs = machine.busyMs - machineBefore.busyMs - cpuMs - ownMs;
+  const otherMs = machine.busyMs - machineBefore.busyMs - cpuMs - ownMs - redisCpuMs;
   const committed = watcher ? await watcher.committedSinceLastCall() : undefined;
   await watcher?.close();
   const ok = Math.max(1, result.ok);
+  const redis = target.redis && commandsBefore
+    ? { cpuMsPerRequest: redisCpuMs / ok, commands: subtractStats(await target.redis.commandStats(), commandsBefore) }
+    : undefined;
   return {
     ...result, cpuMsPerRequest: cpuMs / ok, generatorCpuMsPerRequest: ownMs / ok, committed,
     otherCores: Math.max(0, otherMs) / wallMs, stolenCores: (machine.stealMs - machineBefore.stealMs) / wallMs,
+    ...(redis ? { redis } : {}),
   };
+}
+
+/** Commands called between two INFO commandstats readings (the reading itself adds one `info`). */
+export function subtractStats(after: CommandStats, before: CommandStats): CommandStats {
+  const delta: CommandStats = {};
+  for (const [name, stat] of Object.entries(after)) {
+    const calls = stat.calls - (before[name]?.calls ?? 0);
+    if (calls > 0) delta[name] = { calls, usec: stat.usec - (before[name]?.usec ?? 0), write: stat.write };
+  }
+  return delta;
 }
 
 export interface InterleavedResult {

@@ -1,20 +1,23 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import jwt from 'jsonwebtoken';
 import { TEST_USERS } from '../test/support/oidc-test-provider.ts';
 import { generateSecrets, IDLE_TIMEOUT_SECONDS, startBare, startProduct, startProvider, TOKEN_RATE_LIMIT_PER_MINUTE, type BenchProvider, type ProductSecrets } from './bench-setup.ts';
+import { bareBodyLike, checkTokenAnswer } from './check-token-answer.ts';
 import { freePort, PROJECT_ROOT, sampleProcess, startScriptNodeFlags, type RunningChild } from './child-process.ts';
 import { logIn, sessionIdOf, signedSessionCookie } from './log-in.ts';
 import { TOKEN_HEADERS, TOKEN_PATH } from './load.ts';
 import { codeFingerprint, describeMachine } from './machine.ts';
 import { countStoreWrites, measureCleanupStall, measureLatencies, runInterleaved, runRound, type Target } from './measure-phases.ts';
-import { renderReport, verdicts, type BenchResults, type BenchSettings } from './report.ts';
+import { measureRedisSection, type RedisSettings } from './redis-section.ts';
+import { renderRedisOnlyReport, renderReport, verdicts, type BenchResults, type BenchSettings } from './report.ts';
 import { countRows, createFilledCopy, readSessionRow, spreadSessionIds, type SessionRow } from './session-tables.ts';
 import { summariseCpuProfile } from './summarise-cpu-profile.ts';
 
 // BENCH_QUICK=1: short rounds and small tables, to try the harness (the report is not written to docs/).
 // BENCH_PROFILE_DIR=<dir>: keep the raw .cpuprofile of section 8 there (open it in Chrome DevTools).
+// `npm run bench -- --only redis` (or BENCH_ONLY=redis): section 9 alone, printed, docs/ left as it is.
 const quick = process.env.BENCH_QUICK === '1';
 const PROFILE_SECONDS = 8;
 const SETTINGS: BenchSettings = {
@@ -36,11 +39,25 @@ const SIZES = quick ? [1_000, 20_000] : [1_000, 100_000, 1_000_000];
 const SEQUENTIAL_WRITE_CHECKS = 300;
 const SESSIONS = 50;
 const EXPIRE_HALF_AFTER_FILL_MS = 50_000;
-// The run must end within 5 minutes: the cleanup stream stops at this point whatever happened.
+// Sections 1-8 must end within 5 minutes: the cleanup stream stops at this point whatever happened.
+// Section 9 (Redis) runs after it, about 75 s more (REDIS_SETTINGS), so the whole run takes about 5.3 minutes.
 const BUDGET_SECONDS = 280;
+// Shorter rounds than sections 1-2 so that section 9 adds little over a minute: 2×(3 s + 1 s) warm-up, 2×5×2×3 s of rounds, 50 logins.
+const REDIS_SETTINGS: RedisSettings = {
+  connections: SETTINGS.connections,
+  warmupSeconds: quick ? 1 : 3,
+  roundSeconds: quick ? 2 : 3,
+  rounds: quick ? 3 : 5,
+  sessions: SESSIONS,
+  sequentialRequests: SEQUENTIAL_WRITE_CHECKS,
+};
+const REDIS_SERVER = '/usr/bin/redis-server';
 
 async function main(): Promise<void> {
   const began = performance.now();
+  const only = onlySection(process.argv.slice(2), process.env.BENCH_ONLY);
+  // Section 9 runs last: find a missing redis-server now, not after four minutes.
+  if (!existsSync(REDIS_SERVER)) throw new Error(`${REDIS_SERVER} is missing; section 9 needs it (apt-get install -y redis-server)`);
   const workDir = await mkdtemp(join(tmpdir(), 'hivekit-bench-'));
   const children: RunningChild[] = [];
   let provider: BenchProvider | undefined;
@@ -48,6 +65,14 @@ async function main(): Promise<void> {
   try {
     const machine = describeMachine();
     const codeAtStart = codeFingerprint();
+    if (only === 'redis') {
+      const redis = await measureRedisSection({ workDir, settings: REDIS_SETTINGS, children, say });
+      const runSeconds = (performance.now() - began) / 1000;
+      process.stdout.write(`${renderRedisOnlyReport({ machine, command: 'npm run bench -- --only redis', date: isoSeconds(), runSeconds, connections: SETTINGS.connections, redis })}\n`);
+      if (codeFingerprint() !== codeAtStart) say('server/ or the dependencies changed during the run: the report above may mix versions');
+      say(`done in ${Math.round(runSeconds)} s (section 9: ${Math.round(redis.seconds)} s)`);
+      return;
+    }
     const productPort = await freePort();
     provider = await startProvider([productPort]);
     const secrets = generateSecrets();
@@ -56,8 +81,7 @@ async function main(): Promise<void> {
     children.push(product);
     const alice = await logIn(product.url, TEST_USERS[0]!);
     const sample = await checkTokenAnswer(product.url, alice, secrets.hivekitSecret, 'alice');
-    const bareBody = JSON.stringify({ ...sample.body, token: 'x'.repeat(sample.body.token.length) });
-    const bare = await startBare({ body: bareBody, workDir });
+    const bare = await startBare({ body: bareBodyLike(sample.body), workDir });
     children.push(bare);
     const bareBytes = (await (await fetch(`${bare.url}${TOKEN_PATH}`)).arrayBuffer()).byteLength;
     say(`product ${product.url} (pid ${product.pid}), bare ${bare.url} (pid ${bare.pid}), answers ${sample.bytes} / ${bareBytes} bytes`);
@@ -89,7 +113,7 @@ async function main(): Promise<void> {
     await product.stop();
 
     const results: BenchResults = {
-      machine, command: 'npm run bench', nodeFlags: startScriptNodeFlags(), date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), runSeconds: 0, settings: SETTINGS,
+      machine, command: 'npm run bench', nodeFlags: startScriptNodeFlags(), date: isoSeconds(), runSeconds: 0, settings: SETTINGS,
       bodyBytes: { token: sample.bytes, bare: bareBytes }, one, fifty, latency, memory, writes,
     };
 
@@ -100,6 +124,11 @@ async function main(): Promise<void> {
     const tables = await measureTables({ provider, secrets, livePath: dbPath, template, workDir, children, say, deadline: began + BUDGET_SECONDS * 1000 });
     results.sizes = tables.sizes;
     results.cleanup = tables.cleanup;
+    await provider.close();
+    provider = undefined;
+
+    say('9. Redis session store');
+    results.redis = await measureRedisSection({ workDir, settings: REDIS_SETTINGS, children, say });
 
     results.runSeconds = (performance.now() - began) / 1000;
     const report = renderReport(results);
@@ -144,15 +173,18 @@ async function profileTokenRoute(options: {
   return { summary, seconds: PROFILE_SECONDS, requests: warm.ok + measured.ok };
 }
 
-/** The product's answer must be a real token for the session's user, signed with the configured secret. */
-async function checkTokenAnswer(url: string, cookie: string, hivekitSecret: string, sub: string) {
-  const response = await fetch(`${url}${TOKEN_PATH}`, { headers: { ...TOKEN_HEADERS, cookie } });
-  const text = await response.text();
-  const body = JSON.parse(text) as { authenticated: boolean; token: string; user: { sub: string } };
-  if (response.status !== 200 || !body.authenticated || body.user.sub !== sub) throw new Error(`token route answered ${response.status}: ${text.slice(0, 200)}`);
-  const claims = jwt.verify(body.token, Buffer.from(hivekitSecret, 'base64'), { algorithms: ['HS256'] }) as { sub: string };
-  if (claims.sub !== sub) throw new Error(`token for ${claims.sub}, expected ${sub}`);
-  return { body, bytes: Buffer.byteLength(text) };
+/** `--only redis`, `--only=redis` or BENCH_ONLY=redis; nothing: the whole bench. */
+function onlySection(args: readonly string[], fromEnv: string | undefined): 'redis' | undefined {
+  const at = args.findIndex((arg) => arg === '--only' || arg.startsWith('--only='));
+  const value = at === -1 ? fromEnv || undefined : args[at]!.startsWith('--only=') ? args[at]!.slice('--only='.length) : args[at + 1];
+  const unknown = args.filter((_arg, i) => i !== at && !(args[at] === '--only' && i === at + 1));
+  if (unknown.length > 0) throw new Error(`unknown arguments: ${unknown.join(' ')}; the bench takes only --only redis`);
+  if (value === undefined || value === 'redis') return value;
+  throw new Error(`--only ${value}: the only section that runs alone is redis`);
+}
+
+function isoSeconds(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 /**
