@@ -6,12 +6,14 @@ import type { ProviderHttpOptions } from './auth/provider-http.ts';
 import type { MetadataSource } from './auth/provider-metadata.ts';
 import type { Config } from './config/load-config.ts';
 import { AppError } from './errors/app-error.ts';
+import { explainPermissionsHandler } from './dev/explain-permissions-handler.ts';
 import { createErrorHandler } from './errors/error-handler.ts';
 import { createTokenExchange } from './exchange/create-token-exchange.ts';
 import { liveness, readiness } from './http/health-handlers.ts';
 import { logRequests } from './http/log-requests.ts';
 import { allowListedCors } from './http/allow-listed-cors.ts';
 import { createRateLimits } from './http/rate-limits.ts';
+import { redirectToPublicOrigin } from './http/redirect-to-public-origin.ts';
 import { refuseCrossSite } from './http/refuse-cross-site.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createRoutes } from './http/routes.ts';
@@ -83,6 +85,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   app.use(logRequests(deps.logger));
+  if (config.devMode) app.use(redirectToPublicOrigin(config.publicUrl));
   app.use(securityHeaders({ providerOrigin: new URL(config.oidc.issuer).origin, https: config.session.cookieSecure }));
   app.use(createRoutes({
     session: createSessionMiddleware({ store: deps.sessionStore.store, cookie }),
@@ -124,6 +127,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
       provider: deps.metadata.isLoaded,
       refreshProvider: () => { deps.metadata.get().catch(() => undefined); },
     }),
+    explainPermissions: config.devMode ? explainPermissionsHandler(deps.permissionsFor?.explain) : undefined,
     staticFiles: express.static(deps.publicDir ?? DEFAULT_PUBLIC_DIR, { index: 'index.html', redirect: false }),
   }));
   app.use((_req, _res, next) => next(new AppError('not_found')));

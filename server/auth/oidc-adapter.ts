@@ -119,9 +119,13 @@ export function createOidcLogin(options: OidcLoginOptions) {
       const codeVerifier = randomBytes(32).toString('base64url');
       const strategy = buildStrategy(metadata, {}, next);
       // RFC 7636 §4.2: S256 challenge of the verifier.
+      // OIDC Core §3.1.2.1: prompt=login makes the provider ask for credentials even with a session
+      // of its own there ("Log in as someone else"); no other prompt value is passed on.
+      const promptLogin = req.query.prompt === 'login';
       strategy.authorizationParams = () => ({
         code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
         code_challenge_method: 'S256',
+        ...(promptLogin ? { prompt: 'login' } : {}),
       });
       const returnTo = toLocalPath(req.query.returnTo);
       // The library treats any request carrying `code` or `error` as a callback; /login only ever starts one.

@@ -6,6 +6,10 @@ interface Entry {
 }
 
 const SWEEP_THRESHOLD = 1000;
+// As oidc-provider's own memory adapter: only tokens and codes go with their grant. An Interaction
+// also carries a grantId, and revoking the previous user's grant when "Log in as someone else"
+// ends their session must not delete the login in progress ("interaction session not found").
+const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
 /**
  * An in-memory oidc-provider adapter whose store is owned by the caller, unlike the library's
@@ -46,7 +50,7 @@ export function createMemoryAdapter(now: () => number = Date.now): (model: strin
         entries.set(key, { payload, expiresAt });
         if (model === 'Session' && typeof payload.uid === 'string') uidIndex.set(payload.uid, id);
         if (typeof payload.userCode === 'string') userCodeIndex.set(payload.userCode, id);
-        if (typeof payload.grantId === 'string') {
+        if (GRANTABLE.has(model) && typeof payload.grantId === 'string') {
           const keys = grantIndex.get(payload.grantId) ?? new Set<string>();
           grantIndex.set(payload.grantId, keys.add(key));
         }

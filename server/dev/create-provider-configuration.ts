@@ -3,7 +3,7 @@ import type { Account, Adapter, Configuration, Grant, KoaContextWithOIDC } from 
 import type { Logger } from '../logging/logger.ts';
 import type { DemoUser } from './load-demo-users.ts';
 import { escapeHtml } from '../http/escape-html.ts';
-import { pageHeaders, renderPage } from './render-page.ts';
+import { pageHeaders, pageHeadersWithScript, renderPage } from './render-page.ts';
 
 export interface ProviderClient {
   clientId: string;
@@ -19,6 +19,8 @@ export interface ProviderConfigurationInput {
   cookieKeys: string[];
   signingKey: JWK;
   logger: Logger;
+  /** The app's address (PUBLIC_URL), linked from the provider's dead-end pages. */
+  appUrl?: string;
 }
 
 /** oidc-provider settings for the dev provider; every choice that differs from the library default is here. */
@@ -61,13 +63,14 @@ export function createProviderConfiguration(input: ProviderConfigurationInput): 
     features: {
       devInteractions: { enabled: false },
       resourceIndicators: { enabled: false },
-      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource: postLogoutSuccess(input.appUrl) },
     },
     renderError: async (ctx, out) => {
       input.logger.warn('dev_provider_error_page', { error: out.error, description: out.error_description });
       sendHtml(ctx, renderPage('Sign-in error', `<h1>Sign-in error</h1>
 <p><strong>${escapeHtml(out.error ?? 'server_error')}</strong></p>
-<p>${escapeHtml(out.error_description ?? '')}</p>`));
+<p>${escapeHtml(out.error_description ?? '')}</p>
+${backToApp(input.appUrl)}`));
     },
   };
 }
@@ -101,21 +104,33 @@ async function grantWhatIsRequested(ctx: KoaContextWithOIDC): Promise<Grant | un
   return grant;
 }
 
-// OIDC RP-Initiated Logout 1.0 §2: the provider asks the user to confirm; `form` is the library's
-// hidden form carrying the anti-CSRF token, the buttons below submit it.
+// OIDC RP-Initiated Logout 1.0 §2 lets the provider ask the user to confirm. The dev provider does
+// not: the app's Log out already was the question, and a "No" here left the app signed out and
+// the provider signed in, so the next Log in could not choose another demo user. `form` is the
+// library's form carrying the anti-CSRF token; logout=yes ends the provider's session too.
+const SUBMIT_LOGOUT = "document.getElementById('op.logoutForm').submit();";
+
 async function logoutSource(ctx: KoaContextWithOIDC, form: string): Promise<void> {
-  sendHtml(ctx, renderPage('Sign out', `<h1>Sign out of the dev OpenID provider?</h1>
+  sendHtml(ctx, renderPage('Signing out', `<h1>Signing you out…</h1>
 ${form}
-<p><button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Yes, sign me out</button>
-<button type="submit" form="op.logoutForm">No, stay signed in</button></p>`));
+<input type="hidden" form="op.logoutForm" name="logout" value="yes">
+<noscript><p><button type="submit" form="op.logoutForm" autofocus>Continue signing out</button></p></noscript>
+<script>${SUBMIT_LOGOUT}</script>`), pageHeadersWithScript(SUBMIT_LOGOUT));
 }
 
-async function postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void> {
-  sendHtml(ctx, renderPage('Signed out', '<h1>You are signed out</h1><p>You can close this page.</p>'));
+// Reached only without a post_logout_redirect_uri; the app always sends one, so this is a fallback.
+function postLogoutSuccess(appUrl: string | undefined) {
+  return async (ctx: KoaContextWithOIDC): Promise<void> => {
+    sendHtml(ctx, renderPage('Signed out', `<h1>You are signed out</h1>${backToApp(appUrl)}`));
+  };
 }
 
-function sendHtml(ctx: KoaContextWithOIDC, html: string): void {
-  ctx.set(pageHeaders());
+export function backToApp(appUrl: string | undefined): string {
+  return appUrl ? `<p><a class="button" href="${escapeHtml(appUrl)}/">Back to the app</a></p>` : '<p>Go back to the app.</p>';
+}
+
+function sendHtml(ctx: KoaContextWithOIDC, html: string, headers = pageHeaders()): void {
+  ctx.set(headers);
   ctx.type = 'html';
   ctx.body = html;
 }

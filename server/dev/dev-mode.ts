@@ -60,6 +60,7 @@ export async function startDevProvider(config: Config, setup: DevSetup, logger: 
     users,
     logger,
     showUserList: true,
+    appUrl: config.publicUrl,
   });
   if (provider.issuer !== config.oidc.issuer) {
     await provider.close();

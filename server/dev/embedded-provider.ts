@@ -22,6 +22,8 @@ export interface EmbeddedProviderOptions {
   logger: Logger;
   /** Dev mode: list the demo users and their passwords on the login page. */
   showUserList?: boolean;
+  /** The app's address (PUBLIC_URL), linked from the provider's dead-end pages. */
+  appUrl?: string;
 }
 
 export interface EmbeddedProvider {
@@ -42,12 +44,12 @@ export async function startEmbeddedProvider(options: EmbeddedProviderOptions): P
   // Shared by every Provider built below, so rotating the key keeps sessions, grants and cookies valid.
   const adapter = createMemoryAdapter();
   const cookieKeys = [randomBytes(32).toString('base64url')];
-  const interactionOptions = { users: options.users, showUserList: options.showUserList ?? false, logger: options.logger };
+  const interactionOptions = { users: options.users, showUserList: options.showUserList ?? false, logger: options.logger, appUrl: options.appUrl };
 
   const build = async (): Promise<Handler> => {
     const provider = new Provider(issuer, createProviderConfiguration({
       clients: options.clients, users: options.users, logger: options.logger,
-      adapter, cookieKeys, signingKey: await generateSigningKey(),
+      adapter, cookieKeys, signingKey: await generateSigningKey(), appUrl: options.appUrl,
     }));
     provider.on('server_error', (_ctx: unknown, error: Error) => {
       options.logger.error('dev_provider_server_error', { reason: error.message });
@@ -95,8 +97,11 @@ function issuerFor(host: string, port: number): string {
 
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (error: Error) => {
-      reject(new Error(`Cannot start the embedded OpenID provider on ${host}:${port}: ${error.message}`));
+    const onError = (error: NodeJS.ErrnoException) => {
+      const hint = error.code === 'EADDRINUSE'
+        ? ' (EADDRINUSE): another copy of hivekit-token-bff is probably running; stop it, or start this one with DEV_OIDC_PORT=<another port> (and PORT=<another port> for the app)'
+        : `: ${error.message}`;
+      reject(new Error(`Cannot start the embedded OpenID provider on ${host}:${port}${error.code === 'EADDRINUSE' ? ', the port is already in use' : ''}${hint}`));
     };
     server.once('error', onError);
     server.listen(port, host, () => {

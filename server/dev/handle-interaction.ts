@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InteractionDetails, Provider } from 'oidc-provider';
 import type { Logger } from '../logging/logger.ts';
 import type { DemoUser } from './load-demo-users.ts';
+import { escapeHtml } from '../http/escape-html.ts';
 import { renderLoginPage } from './render-login-page.ts';
 import { pageHeaders, renderPage } from './render-page.ts';
 import { verifyDemoCredentials } from './verify-demo-credentials.ts';
@@ -10,6 +11,8 @@ export interface InteractionOptions {
   users: readonly DemoUser[];
   showUserList: boolean;
   logger: Logger;
+  /** The app's address (PUBLIC_URL): the way on from a sign-in that cannot continue. */
+  appUrl?: string;
 }
 
 // Matches oidc-provider's default interactions.url, `/interaction/${uid}`.
@@ -32,7 +35,7 @@ export async function handleInteraction(
   try {
     const details = await provider.interactionDetails(req, res);
     if (details.uid !== uid) {
-      return sendPage(res, 400, 'Sign-in expired', `<h1>This sign-in page is out of date</h1>${BACK_TO_APP}`);
+      return sendPage(res, 400, 'Sign-in expired', `<h1>This sign-in page is out of date</h1>${wayOn(options.appUrl)}`);
     }
     if (details.prompt.name !== 'login' || step === 'POST abort') {
       const description = step === 'POST abort' ? 'End-User aborted interaction' : `unsupported prompt ${details.prompt.name}`;
@@ -56,14 +59,19 @@ export async function handleInteraction(
     const { status, message, error_description: description } = error as { status?: unknown; message?: string; error_description?: string };
     if (typeof status === 'number' && status >= 400 && status < 500) {
       options.logger.warn('dev_provider_interaction_rejected', { status, reason: message, description });
-      return sendPage(res, status, 'Sign-in failed', `<h1>This sign-in cannot continue</h1><p>It has expired, was already used, or the request was malformed.</p>${BACK_TO_APP}`);
+      return sendPage(res, status, 'Sign-in finished', `<h1>This sign-in cannot continue</h1><p>It has expired or was already used (the Back button after signing in leads here), or the request was malformed.</p>${wayOn(options.appUrl)}`);
     }
     options.logger.error('dev_provider_interaction_failed', { reason: message });
     return sendPage(res, 500, 'Error', '<h1>Something went wrong</h1><p>The details are in the server log.</p>');
   }
 }
 
-const BACK_TO_APP = '<p>Go back to the app and sign in again.</p>';
+// The app's start page shows whether the user is signed in and offers to log in if not.
+function wayOn(appUrl: string | undefined): string {
+  return appUrl
+    ? `<p><a class="button" data-testid="back-to-app" href="${escapeHtml(appUrl)}/">Continue to the app</a></p><p class="muted">If you signed in, you still are; otherwise log in again from there.</p>`
+    : '<p>Go back to the app and sign in again.</p>';
+}
 
 function sendLoginPage(
   res: ServerResponse, status: number, details: InteractionDetails, options: InteractionOptions,

@@ -48,8 +48,11 @@ function renderErrorPage(error: AppError): string {
 <title>${escapeHtml(error.message)}</title><link rel="stylesheet" href="/styles.css"></head>
 <body><main class="error-page"><h1>${escapeHtml(error.message)}</h1>
 <p>Error code: <code>${escapeHtml(error.code)}</code> (HTTP ${error.status})</p>
-<p><a href="/">Back to the start page</a></p></main></body></html>`;
+<p>${LOGIN_CODES.has(error.code) ? '<a class="button button-primary" href="/login?returnTo=/">Log in again</a> ' : ''}<a href="/">Back to the start page</a></p></main></body></html>`;
 }
+
+// Errors a new login resolves: offer it in one click rather than a trip back to the start page.
+const LOGIN_CODES = new Set<string>(['login_expired', 'state_mismatch', 'login_failed', 'access_denied', 'provider_error', 'provider_unavailable']);
 
 function describeCause(error: unknown): string {
   const cause = isAppError(error) ? error.cause ?? error : error;

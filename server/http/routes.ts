@@ -18,6 +18,8 @@ export interface RouteHandlers {
   liveness: RequestHandler;
   readiness: RequestHandler;
   staticFiles: RequestHandler;
+  /** Dev mode only: which policy rule granted what (dev/explain-permissions-handler.ts). */
+  explainPermissions?: RequestHandler;
 }
 
 /**
@@ -38,6 +40,7 @@ export function createRoutes(h: RouteHandlers): express.Router {
   router.post('/logout', h.refuseCrossSite, h.session, h.logout);
   // No session, no cookie and no cross-site check: the caller proves itself with the subject token alone.
   if (h.exchangeToken) router.post('/token', ...h.exchangeToken);
+  if (h.explainPermissions) router.get('/dev/permissions', h.refuseCrossSite, h.identifySession, h.readSession, h.explainPermissions);
   router.use(h.staticFiles);
   return router;
 }

@@ -59,8 +59,8 @@ function compileClaimCondition(raw: Record<string, unknown>, path: JsonPath, rep
   const name = claim as string;
   const text = value as string;
   return operator === 'includes'
-    ? { description: `${name} includes ${JSON.stringify(text)}`, matches: includesMatcher(name, text) }
-    : { description: `${name} equals ${JSON.stringify(text)}`, matches: equalsMatcher(name, text) };
+    ? { description: `${name} includes ${JSON.stringify(text)}`, claims: [name], matches: includesMatcher(name, text) }
+    : { description: `${name} equals ${JSON.stringify(text)}`, claims: [name], matches: equalsMatcher(name, text) };
 }
 
 function compileEmailCondition(raw: Record<string, unknown>, path: JsonPath, report: Report): CompiledCondition | null {
@@ -80,6 +80,7 @@ function compileEmailCondition(raw: Record<string, unknown>, path: JsonPath, rep
   const verified = allowMissingEmailVerified ? 'email_verified is not false' : 'email_verified is true';
   return {
     description: `email domain is ${domain} and ${verified}`,
+    claims: ['email', 'email_verified'],
     matches: emailDomainMatcher(domain, allowMissingEmailVerified as boolean),
   };
 }

@@ -25,6 +25,8 @@ export type ClaimMatcher = (claims: Readonly<Record<string, unknown>>) => boolea
 
 export interface CompiledCondition {
   readonly description: string;
+  /** The claims it reads, for showing a user why a rule applies or not. */
+  readonly claims: readonly string[];
   readonly matches: ClaimMatcher;
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from '../logging/logger.ts';
 import type { PolicyHolder } from '../policy/create-policy-holder.ts';
 import { evaluatePolicy } from '../policy/evaluate-policy.ts';
+import { explainPermissions } from '../policy/explain-permissions.ts';
 import type { CompiledPolicy } from '../policy/policy-types.ts';
 import { LRUCache } from 'lru-cache';
 import type { PermissionsResolver } from './token-handler.ts';
@@ -24,7 +25,7 @@ const DEFAULT_MAX_SESSIONS = 10_000;
  */
 export function policyPermissions(holder: PolicyHolder, logger: Logger, maxSessions = DEFAULT_MAX_SESSIONS): PermissionsResolver {
   const remembered = new LRUCache<string, Remembered>({ max: maxSessions });
-  return (user, sessionId) => {
+  const resolve: PermissionsResolver = (user, sessionId) => {
     const policy = holder.current();
     const hit = remembered.get(sessionId);
     if (hit && hit.policy === policy && hit.idToken === user.idToken) return hit.permissions;
@@ -36,6 +37,8 @@ export function policyPermissions(holder: PolicyHolder, logger: Logger, maxSessi
     remembered.set(sessionId, { policy, idToken: user.idToken, permissions });
     return permissions;
   };
+  resolve.explain = (user) => explainPermissions(holder.current(), user.claims);
+  return resolve;
 }
 
 function deepFreeze<T>(value: T): T {

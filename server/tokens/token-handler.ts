@@ -1,10 +1,16 @@
 import type { RequestHandler } from 'express';
 import { publicProfileOf, readSessionUser, type SessionUser } from '../auth/session-user.ts';
+import type { PermissionsExplanation } from '../policy/explain-permissions.ts';
 import type { DataProviderLinks, Permissions, TokenSigner } from './create-token-signer.ts';
 import { createScopeResolver, queryOf } from './scope-for-request.ts';
 
-/** `sessionId` lets a resolver remember a session's answer: a session's user is fixed by its login. */
-export type PermissionsResolver = (user: SessionUser, sessionId: string) => { per: Permissions; dpv: DataProviderLinks };
+/**
+ * `sessionId` lets a resolver remember a session's answer: a session's user is fixed by its login.
+ * `explain`, when the resolver has a policy, says which rule granted each entry (dev mode's page shows it).
+ */
+export type PermissionsResolver = ((user: SessionUser, sessionId: string) => { per: Permissions; dpv: DataProviderLinks }) & {
+  explain?: (user: SessionUser) => PermissionsExplanation;
+};
 
 const SCOPE_NOT_GRANTED = 'Strict mode: the policy does not grant everything asked for; see dropped.';
 

@@ -29,6 +29,11 @@ export interface PageProblem {
   text: string;
 }
 
+export interface PageOptions {
+  viewport?: { width: number; height: number };
+  colorScheme?: 'light' | 'dark';
+}
+
 export interface DemoStack {
   product: RunningProduct;
   browser: Browser;
@@ -39,7 +44,7 @@ export interface DemoStack {
   /** Everything reported by every page opened through newPage(), in order. */
   problems: PageProblem[];
   /** A fresh browser profile (no cookies) with one page whose console and CSP reports are collected. */
-  newPage(): Promise<{ context: BrowserContext; page: Page }>;
+  newPage(options?: PageOptions): Promise<{ context: BrowserContext; page: Page }>;
   close(): Promise<void>;
 }
 
@@ -47,12 +52,12 @@ export interface DemoStack {
  * The product as `npm start` runs it in dev mode (embedded provider, demo users, example policy)
  * with a fresh data folder, and one Debian Chromium for all the journeys of a test file.
  */
-export async function startDemoStack(): Promise<DemoStack> {
+export async function startDemoStack(env: Record<string, string> = {}): Promise<DemoStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'hivekit-e2e-'));
   let product: RunningProduct | undefined;
   let browser: Browser | undefined;
   try {
-    product = await startProduct({ DATA_DIR: dataDir, TOKEN_TTL_SECONDS: '60' });
+    product = await startProduct({ DATA_DIR: dataDir, TOKEN_TTL_SECONDS: '60', ...env });
     browser = await launchChromium();
   } catch (error) {
     await product?.stop();
@@ -69,9 +74,12 @@ export async function startDemoStack(): Promise<DemoStack> {
     url,
     providerUrl: `http://localhost:${product.env.DEV_OIDC_PORT}`,
     problems,
-    async newPage() {
+    async newPage(options: PageOptions = {}) {
       // Fixed locale and zone so times on the page (and in the README screenshot) read the same everywhere.
-      const context = await started.browser.newContext({ locale: 'en-GB', timezoneId: 'Europe/London', viewport: { width: 1280, height: 800 } });
+      const context = await started.browser.newContext({
+        locale: 'en-GB', timezoneId: 'Europe/London', viewport: options.viewport ?? { width: 1280, height: 800 },
+        colorScheme: options.colorScheme ?? 'light',
+      });
       contexts.push(context);
       await collectCspViolations(context, problems);
       const page = await context.newPage();
@@ -125,6 +133,11 @@ export async function logInThroughPage(stack: DemoStack, page: Page, user: DemoU
   await page.goto(`${stack.url}/`);
   await waitForState(page, 'signed-out');
   await page.getByTestId('login-button').click();
+  await signInAtProvider(stack, page, user);
+}
+
+/** The provider's login form, from the moment the browser is on its way there until the app shows the user. */
+export async function signInAtProvider(stack: DemoStack, page: Page, user: DemoUserCredentials): Promise<void> {
   await page.waitForURL((address) => address.origin === stack.providerUrl && address.pathname.startsWith('/interaction/'));
   await page.getByLabel('Username').fill(user.username);
   await page.getByLabel('Password').fill(user.password);
@@ -133,7 +146,7 @@ export async function logInThroughPage(stack: DemoStack, page: Page, user: DemoU
   await waitForState(page, 'signed-in');
 }
 
-export type PageState = 'idle' | 'signed-in' | 'signed-out' | 'error';
+export type PageState = 'idle' | 'signed-in' | 'user-changed' | 'signed-out' | 'error';
 
 export async function waitForState(page: Page, state: PageState, timeoutMs = 10_000): Promise<void> {
   await page.locator(`[data-testid="status"][data-state="${state}"]`).waitFor({ timeout: timeoutMs });
@@ -154,7 +167,7 @@ export async function readPermissionsTable(page: Page): Promise<PermissionRowVie
       realm: row.dataset.realm ?? '',
       pattern: row.dataset.pattern ?? '',
       letters: row.dataset.permissions ?? '',
-      allowed: row.cells[2]?.textContent?.trim() ?? '',
+      allowed: row.querySelector<HTMLElement>('.letters')?.dataset.allowed ?? '',
     };
   }));
   return rows.sort((a, b) => `${a.realm} ${a.pattern}`.localeCompare(`${b.realm} ${b.pattern}`));
@@ -167,6 +180,11 @@ export async function readDataProviderTable(page: Page): Promise<Record<string, 
     return [row.dataset.realm ?? '', [...row.querySelectorAll('li code')].map((code) => code.textContent ?? '')] as const;
   }));
   return Object.fromEntries(rows);
+}
+
+/** How far the document is wider than the window (0 when nothing scrolls sideways). */
+export async function horizontalOverflow(page: Page): Promise<{ scrollWidth: number; clientWidth: number }> {
+  return page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
 }
 
 export async function readClaims(page: Page): Promise<Record<string, unknown>> {
