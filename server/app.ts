@@ -47,6 +47,17 @@ export interface AppDependencies {
 const DEFAULT_PUBLIC_DIR = packagePath('public');
 const noPermissions: PermissionsResolver = () => ({ per: {}, dpv: {} });
 
+/** Static files answered successfully get no request log line (log-requests.ts reads the mark). */
+function quietly(serve: express.RequestHandler): express.RequestHandler {
+  return function serveStaticFile(req, res, next) {
+    res.locals.staticFile = true;
+    serve(req, res, (error?: unknown) => {
+      res.locals.staticFile = false;
+      next(error);
+    });
+  };
+}
+
 /** Builds the Express app from a validated config and injected parts; no I/O happens here. */
 export function createApp(config: Config, deps: AppDependencies): express.Express {
   const now = deps.now ?? Date.now;
@@ -128,7 +139,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
       refreshProvider: () => { deps.metadata.get().catch(() => undefined); },
     }),
     explainPermissions: config.devMode ? explainPermissionsHandler(deps.permissionsFor?.explain) : undefined,
-    staticFiles: express.static(deps.publicDir ?? DEFAULT_PUBLIC_DIR, { index: 'index.html', redirect: false }),
+    staticFiles: quietly(express.static(deps.publicDir ?? config.staticDir ?? DEFAULT_PUBLIC_DIR, { index: 'index.html', redirect: false })),
   }));
   app.use((_req, _res, next) => next(new AppError('not_found')));
   app.use(createErrorHandler(deps.logger));

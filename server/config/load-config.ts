@@ -55,6 +55,8 @@ export interface Config {
     readonly tokenTtlSeconds: number;
   };
   readonly permissionsFile: string | undefined;
+  /** Served at `/`; undefined serves the demo page in public/. */
+  readonly staticDir: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -196,6 +198,7 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
       tokenTtlSeconds: integer('TOKEN_TTL_SECONDS', 60, 86_400),
     },
     permissionsFile: raw.PERMISSIONS_FILE,
+    staticDir: raw.STATIC_DIR || undefined,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

@@ -53,6 +53,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     doc: 'A session ends this long after login however active (7 days).' },
   { name: 'DATA_DIR', expected: 'a folder path', defaultValue: './data',
     doc: 'Folder for the session database and, in dev mode, generated secrets.' },
+  { name: 'STATIC_DIR', expected: 'a folder path',
+    doc: 'Folder served at / (your own page, same origin as the token route); unset serves the demo page in public/.' },
   { name: 'HIVEKIT_TENANT_ID', expected: 'a non-empty string', requiredInProduction: true,
     doc: 'Your Hivekit tenant id (the token\'s tnd claim).' },
   { name: 'HIVEKIT_SECRET', expected: 'strict base64 decoding to at least 32 bytes', requiredInProduction: true,

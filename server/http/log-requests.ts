@@ -9,6 +9,8 @@ export function logRequests(logger: Logger, now: () => number = performance.now.
   return function logRequest(req, res, next) {
     const started = now();
     res.on('finish', () => {
+      // A page load fetches several static files; their successes say nothing an operator needs.
+      if (res.locals.staticFile === true && res.statusCode < 400) return;
       logger.info('request', {
         method: req.method,
         path: req.path.slice(0, 200),
