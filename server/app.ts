@@ -16,8 +16,11 @@ import { createRateLimits } from './http/rate-limits.ts';
 import { redirectToPublicOrigin } from './http/redirect-to-public-origin.ts';
 import { refuseCrossSite } from './http/refuse-cross-site.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { warnUntrustedForwardedFor } from './http/warn-untrusted-forwarded-for.ts';
 import { createRoutes } from './http/routes.ts';
 import type { Logger } from './logging/logger.ts';
+import type { Metrics } from './metrics/create-metrics.ts';
+import { observeRequests } from './metrics/observe-requests.ts';
 import { packagePath } from './package-path.ts';
 import { createSessionCookie } from './sessions/session-cookie.ts';
 import { createSessionMiddleware } from './sessions/session-middleware.ts';
@@ -42,6 +45,12 @@ export interface AppDependencies {
   sharedLimits?: { redis: RedisConnection; keyPrefix: string };
   /** Rate-limit window; one minute unless a test needs to see a limit recover. */
   rateLimitWindowMs?: number;
+  /** Whether the provider works now (reported by /readyz); metadata loaded when not given. */
+  providerUp?: () => boolean;
+  /** True once shutdown has begun: /readyz answers 503. */
+  isDraining?: () => boolean;
+  /** Counted when given (METRICS_PORT set). */
+  metrics?: Metrics;
 }
 
 const DEFAULT_PUBLIC_DIR = packagePath('public');
@@ -97,6 +106,8 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
   app.set('trust proxy', config.trustProxy);
   app.use(logRequests(deps.logger));
   if (config.devMode) app.use(redirectToPublicOrigin(config.publicUrl));
+  if (deps.metrics) app.use(observeRequests(deps.metrics));
+  if (config.trustProxy === false) app.use(warnUntrustedForwardedFor(deps.logger));
   app.use(securityHeaders({ providerOrigin: new URL(config.oidc.issuer).origin, https: config.session.cookieSecure }));
   app.use(createRoutes({
     session: createSessionMiddleware({ store: deps.sessionStore.store, cookie }),
@@ -135,8 +146,9 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     readiness: readiness({
       sessionStore: deps.sessionStore.isHealthy,
       sessionStoreName: deps.sessionStore.name,
-      provider: deps.metadata.isLoaded,
+      provider: deps.providerUp ?? deps.metadata.isLoaded,
       refreshProvider: () => { deps.metadata.get().catch(() => undefined); },
+      isDraining: deps.isDraining ?? (() => false),
     }),
     explainPermissions: config.devMode ? explainPermissionsHandler(deps.permissionsFor?.explain) : undefined,
     staticFiles: quietly(express.static(deps.publicDir ?? config.staticDir ?? DEFAULT_PUBLIC_DIR, { index: 'index.html', redirect: false })),

@@ -3,10 +3,12 @@ import type express from 'express';
 import { createApp, type AppDependencies } from './app.ts';
 import { chooseAuthMethod } from './auth/client-auth.ts';
 import { createIdTokenVerifier } from './auth/id-token-verifier.ts';
-import type { ProviderHttpOptions } from './auth/provider-http.ts';
+import { DEFAULT_PROVIDER_HTTP, type ProviderHttpOptions } from './auth/provider-http.ts';
 import { createMetadataSource, type MetadataSource } from './auth/provider-metadata.ts';
+import { createProviderState } from './auth/provider-state.ts';
 import type { Config } from './config/load-config.ts';
 import { createJsonLogger, type Logger } from './logging/logger.ts';
+import { createMetrics, type Metrics } from './metrics/create-metrics.ts';
 import { createPolicyHolder, type PolicyHolder } from './policy/create-policy-holder.ts';
 import { openSessionStore } from './sessions/open-session-store.ts';
 import type { SessionRepository } from './sessions/session-repository.ts';
@@ -38,6 +40,10 @@ export interface BuiltProduct {
   metadata: MetadataSource;
   policy: PolicyHolder | undefined;
   logger: Logger;
+  /** Prometheus metrics; undefined unless METRICS_PORT is set. */
+  metrics: Metrics | undefined;
+  /** Turns /readyz to 503 (shutdown has begun); the app still answers everything else. */
+  beginDrain(): void;
   /** Closes what build opened (policy watcher, session store, Redis): after the listener has stopped. */
   close(): Promise<void>;
 }
@@ -49,7 +55,8 @@ export interface BuiltProduct {
  */
 export async function build(config: Config, overrides: BuildOverrides = {}): Promise<BuiltProduct> {
   const logger = overrides.logger ?? createJsonLogger();
-  const policy = await loadPolicy(config, logger);
+  let metrics: Metrics | undefined;
+  const policy = await loadPolicy(config, logger, (applied) => metrics?.policyReloaded(applied));
   const store = await openSessionStore(config, {
     logger,
     ...(overrides.now ? { now: overrides.now } : {}),
@@ -59,9 +66,27 @@ export async function build(config: Config, overrides: BuildOverrides = {}): Pro
     policy?.holder.close();
     await store.close();
   };
+  let draining = false;
   try {
-    const metadata = createMetadataSource({
-      issuer: config.oidc.issuer, logger, http: overrides.providerHttp,
+    let metadata: MetadataSource | undefined;
+    const providerState = createProviderState(() => metadata?.isLoaded() ?? false);
+    if (config.metrics) {
+      metrics = createMetrics({
+        sessionStore: store.sessions,
+        providerUp: providerState.isUp,
+        policyVersion: () => policy?.holder.current().version,
+      });
+    }
+    const providerHttp: ProviderHttpOptions = {
+      ...DEFAULT_PROVIDER_HTTP,
+      ...overrides.providerHttp,
+      observe: (endpoint, outcome, seconds) => {
+        providerState.observe(outcome);
+        metrics?.providerCall(endpoint, outcome, seconds);
+      },
+    };
+    metadata = createMetadataSource({
+      issuer: config.oidc.issuer, logger, http: providerHttp,
       ...(overrides.metadataRetryAfterFailureMs !== undefined ? { retryAfterFailureMs: overrides.metadataRetryAfterFailureMs } : {}),
     });
     if (overrides.discoverAtStart ?? true) {
@@ -75,25 +100,31 @@ export async function build(config: Config, overrides: BuildOverrides = {}): Pro
       sessionStore: store.sessions,
       sharedLimits: store.redis && { redis: store.redis, keyPrefix: config.session.store.redisKeyPrefix },
       metadata,
-      verifier: createIdTokenVerifier({ clientId: config.oidc.clientId, http: overrides.providerHttp }),
+      verifier: createIdTokenVerifier({ clientId: config.oidc.clientId, http: providerHttp }),
       logger,
       permissionsFor: policy?.permissionsFor,
-      providerHttp: overrides.providerHttp,
+      providerHttp,
+      providerUp: providerState.isUp,
+      isDraining: () => draining,
+      metrics,
       ...(overrides.now ? { now: overrides.now } : {}),
       ...overrides.app,
     });
-    return { app, sessions: store.sessions, metadata, policy: policy?.holder, logger, close };
+    return {
+      app, sessions: store.sessions, metadata, policy: policy?.holder, logger, metrics, close,
+      beginDrain: () => { draining = true; },
+    };
   } catch (error) {
     await close();
     throw error;
   }
 }
 
-async function loadPolicy(config: Config, logger: Logger): Promise<{ holder: PolicyHolder; permissionsFor: PermissionsResolver } | undefined> {
+async function loadPolicy(config: Config, logger: Logger, onReload: (applied: boolean) => void): Promise<{ holder: PolicyHolder; permissionsFor: PermissionsResolver } | undefined> {
   if (!config.permissionsFile) {
     logger.warn('no_permissions_policy', { hint: 'tokens carry empty per and dpv; set PERMISSIONS_FILE (see docs/POLICY.md)' });
     return undefined;
   }
-  const holder = await createPolicyHolder({ path: resolve(config.permissionsFile), logger });
+  const holder = await createPolicyHolder({ path: resolve(config.permissionsFile), logger, onReload });
   return { holder, permissionsFor: policyPermissions(holder, logger) };
 }

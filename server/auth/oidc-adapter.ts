@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Passport } from 'passport';
 import OpenIDConnectStrategy from 'passport-openidconnect';
 import { AppError } from '../errors/app-error.ts';
+import { requestLogger } from '../http/log-requests.ts';
 import type { Logger } from '../logging/logger.ts';
 import { classifyFailure, deliverSafely, providerRefusal, readCallbackParams, type LoginFailure } from './callback-outcome.ts';
 import type { IdTokenVerifier } from './id-token-verifier.ts';
@@ -157,7 +158,7 @@ export function createOidcLogin(options: OidcLoginOptions) {
           // keepSessionInfo carries other tabs' pending logins into the regenerated session.
           req.logIn(user, { keepSessionInfo: true } as never, (loginError?: unknown) => {
             if (loginError) return next(loginError);
-            options.logger.info('login', { sub: user.sub, issuer: metadata.issuer });
+            requestLogger(res, options.logger).info('login', { sub: user.sub, issuer: metadata.issuer });
             res.redirect(303, pending.returnTo ?? '/');
           });
         })(req, res, next);
@@ -173,7 +174,8 @@ export function createOidcLogin(options: OidcLoginOptions) {
       res.redirect(303, '/');
       return;
     }
-    options.logger.info('login_refused', { error: failure.code, detail: failure.detail });
+    // The provider down or lying is an outage operators must see; a user's own failed login is not.
+    requestLogger(res, options.logger)[PROVIDER_OUTAGES.has(failure.code) ? 'warn' : 'info']('login_refused', { error: failure.code, detail: failure.detail, client: req.ip });
     res.redirect(303, `/?login_error=${failure.code}`);
   };
 
@@ -181,6 +183,8 @@ export function createOidcLogin(options: OidcLoginOptions) {
 }
 
 type Pending = { codeVerifier?: string; returnTo?: string };
+
+const PROVIDER_OUTAGES = new Set<string>(['provider_unavailable', 'provider_error']);
 
 function createStateStore(now: () => number, pending: Pending, fail: (error: unknown) => void) {
   return {

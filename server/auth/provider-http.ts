@@ -1,8 +1,12 @@
 import { AppError } from '../errors/app-error.ts';
 
+export type ProviderCallOutcome = 'answered' | 'server_error' | 'unavailable' | 'invalid';
+
 export interface ProviderHttpOptions {
   timeoutMs: number;
   maxBytes: number;
+  /** Told of every call: the endpoint (discovery, jwks, token, userinfo …), how it went, how long it took. */
+  observe?: (endpoint: string, outcome: ProviderCallOutcome, seconds: number) => void;
 }
 
 export interface ProviderResponse {
@@ -27,9 +31,15 @@ export async function callProvider(
   options: ProviderHttpOptions = DEFAULT_PROVIDER_HTTP,
 ): Promise<ProviderResponse> {
   const callerSignal = init.signal ?? undefined;
+  const started = performance.now();
+  // `what` starts with the endpoint's name ("token (refresh)", "jwks"): a label from our own vocabulary.
+  const observe = (outcome: ProviderCallOutcome) => options.observe?.(what.split(' ')[0]!, outcome, (performance.now() - started) / 1000);
   try {
-    return await callWithin(url, init, what, options, callerSignal);
+    const response = await callWithin(url, init, what, options, callerSignal);
+    observe(response.status >= 500 ? 'server_error' : 'answered');
+    return response;
   } catch (error) {
+    observe(error instanceof AppError && error.code === 'provider_error' ? 'invalid' : 'unavailable');
     if (callerSignal?.aborted) throw callerSignal.reason;
     throw error;
   }

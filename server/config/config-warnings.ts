@@ -15,6 +15,13 @@ export function configWarnings(config: Config): ConfigWarning[] {
         + 'set the hop count of your proxies (usually 1) or their addresses instead',
     });
   }
+  if (config.isProduction && config.trustProxy === false && !config.session.cookieSecure) {
+    warnings.push({
+      setting: 'TRUST_PROXY',
+      message: 'TRUST_PROXY is false: right only when clients reach this service directly. Behind a proxy every user shares the proxy\'s '
+        + 'address for the login rate limit and in the logs; set TRUST_PROXY to the hop count of your proxies (usually 1) or their addresses',
+    });
+  }
   // Production refuses this (loadConfig); elsewhere it is a warning so tests and local https setups start.
   if (config.trustProxy === false && config.session.cookieSecure) warnings.push({ setting: 'TRUST_PROXY', message: `TRUST_PROXY ${HTTPS_WITHOUT_TRUSTED_PROXY}` });
   return warnings;

@@ -5,6 +5,7 @@ import { parseClientKey, type ClientKey } from '../auth/client-key.ts';
 import { checkSecretReuse, checkSecretStrength } from './check-secrets.ts';
 import { HTTPS_WITHOUT_TRUSTED_PROXY } from './config-warnings.ts';
 import { checkSessionStore, type SessionStoreSettings } from './check-session-store.ts';
+import { LOG_LEVELS, type LogLevel } from '../logging/logger.ts';
 import { SETTINGS, type RawSettings, type SettingSpec } from './settings.ts';
 
 export interface Config {
@@ -13,6 +14,7 @@ export interface Config {
   readonly devMode: boolean;
   readonly host: string;
   readonly port: number;
+  readonly logLevel: LogLevel;
   readonly publicUrl: string;
   readonly dataDir: string;
   readonly trustProxy: boolean | number | string;
@@ -57,6 +59,9 @@ export interface Config {
   readonly permissionsFile: string | undefined;
   /** Served at `/`; undefined serves the demo page in public/. */
   readonly staticDir: string | undefined;
+  /** The Prometheus listener (METRICS_PORT); undefined when it is off. */
+  readonly metrics: { readonly host: string; readonly port: number } | undefined;
+  readonly shutdown: { readonly drainSeconds: number; readonly graceSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -119,6 +124,8 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
     problems.push(`NODE_ENV: got ${JSON.stringify(raw.NODE_ENV)}; expected ${specOf('NODE_ENV').expected}`);
   }
   const port = integer('PORT', 0, 65535);
+  const logLevel = text('LOG_LEVEL') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: got ${JSON.stringify(raw.LOG_LEVEL)}; expected ${specOf('LOG_LEVEL').expected}`);
   const publicUrl = checkPublicUrl(text('PUBLIC_URL'), isProduction, problems);
   const issuer = checkIssuer(text('OIDC_ISSUER'), problems);
   const scope = text('OIDC_SCOPE');
@@ -155,6 +162,7 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
     devMode,
     host,
     port,
+    logLevel,
     publicUrl,
     dataDir: text('DATA_DIR'),
     trustProxy,
@@ -199,6 +207,8 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
     },
     permissionsFile: raw.PERMISSIONS_FILE,
     staticDir: raw.STATIC_DIR || undefined,
+    metrics: raw.METRICS_PORT === undefined ? undefined : { host: text('METRICS_HOST'), port: checkMetricsPort(integer('METRICS_PORT', 1, 65535), port, problems) },
+    shutdown: { drainSeconds: integer('SHUTDOWN_DRAIN_SECONDS', 0, 300), graceSeconds: integer('SHUTDOWN_GRACE_SECONDS', 1, 300) },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -251,6 +261,11 @@ function checkIssuer(value: string, problems: string[]): string {
   }
   // Issuer comparison is exact (OIDC Discovery §4.3), so the value is kept as written.
   return value;
+}
+
+function checkMetricsPort(metricsPort: number, port: number, problems: string[]): number {
+  if (metricsPort === port) problems.push(`METRICS_PORT: ${metricsPort} is PORT too; the metrics need a listener of their own`);
+  return metricsPort;
 }
 
 function checkOrigins(value: string, problems: string[]): string[] {

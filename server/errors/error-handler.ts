@@ -1,15 +1,27 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from '../logging/logger.ts';
 import { escapeHtml } from '../http/escape-html.ts';
+import { requestLogger } from '../http/log-requests.ts';
 import { AppError, isAppError } from './app-error.ts';
+
+const OUTAGE_STATUSES = new Set([502, 503]);
+const ERROR_CODE = Symbol('answered error code');
+
+/** The error code this response answered with, once the error handler has run (for metrics). */
+export function answeredErrorCode(res: Response): string | undefined {
+  return (res.locals as Record<symbol, unknown>)[ERROR_CODE] as string | undefined;
+}
 
 /** Turns any error into the one response shape: JSON for API callers, a small page for browser navigations. */
 export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   return function handleError(error, req, res, _next) {
     const appError = toAppError(error);
-    const logFields = { method: req.method, path: req.path.slice(0, 200), error: appError.code, status: appError.status, detail: appError.detail };
-    if (appError.status >= 500) logger.error('request_failed', { ...logFields, cause: describeCause(error) });
-    else logger.info('request_refused', logFields);
+    (res.locals as Record<symbol, unknown>)[ERROR_CODE] = appError.code;
+    const log = requestLogger(res, logger);
+    const logFields = { method: req.method, path: req.path.slice(0, 200), error: appError.code, status: appError.status, detail: appError.detail, client: req.ip };
+    // A provider or store outage (502, 503) is a warning, not a bug; so is a rate limit biting (429).
+    if (appError.status >= 500) log[OUTAGE_STATUSES.has(appError.status) ? 'warn' : 'error']('request_failed', { ...logFields, cause: describeCause(error) });
+    else log[appError.status === 429 ? 'warn' : 'info']('request_refused', logFields);
     if (res.headersSent) {
       res.destroy();
       return;
@@ -48,11 +60,8 @@ function renderErrorPage(error: AppError): string {
 <title>${escapeHtml(error.message)}</title><link rel="stylesheet" href="/styles.css"></head>
 <body><main class="error-page"><h1>${escapeHtml(error.message)}</h1>
 <p>Error code: <code>${escapeHtml(error.code)}</code> (HTTP ${error.status})</p>
-<p>${LOGIN_CODES.has(error.code) ? '<a class="button button-primary" href="/login?returnTo=/">Log in again</a> ' : ''}<a href="/">Back to the start page</a></p></main></body></html>`;
+<p><a href="/">Back to the start page</a></p></main></body></html>`;
 }
-
-// Errors a new login resolves: offer it in one click rather than a trip back to the start page.
-const LOGIN_CODES = new Set<string>(['login_expired', 'state_mismatch', 'login_failed', 'access_denied', 'provider_error', 'provider_unavailable']);
 
 function describeCause(error: unknown): string {
   const cause = isAppError(error) ? error.cause ?? error : error;

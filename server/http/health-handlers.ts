@@ -4,9 +4,12 @@ export interface ReadinessChecks {
   sessionStore: () => Promise<boolean>;
   /** Named in the answer when it is down ("SQLite", "Redis"). */
   sessionStoreName: string;
+  /** Reported, not required: see provider-state.ts. */
   provider: () => boolean;
-  /** Called when the provider is not ready, so readiness recovers without a login having to try. */
+  /** Called when the provider is not up, so its state recovers without a login having to try. */
   refreshProvider: () => void;
+  /** True once shutdown has begun: the load balancer must stop sending new requests. */
+  isDraining: () => boolean;
 }
 
 export function liveness(): RequestHandler {
@@ -15,15 +18,24 @@ export function liveness(): RequestHandler {
   };
 }
 
+/**
+ * Ready = this instance can mint tokens for existing sessions: its session store answers (its
+ * config and signing key were checked before it listened). The provider's state is in the body.
+ * 503 while the store is down and from the moment shutdown begins.
+ */
 export function readiness(checks: ReadinessChecks): RequestHandler {
   return function reportReady(_req, res, next) {
     checks.sessionStore().then((sessionStore) => {
       const provider = checks.provider();
       if (!provider) checks.refreshProvider();
-      const ready = sessionStore && provider;
-      const unavailable = [...(sessionStore ? [] : [`${checks.sessionStoreName} session store`]), ...(provider ? [] : ['OpenID provider'])];
-      res.status(ready ? 200 : 503).set('Cache-Control', 'no-store')
-        .json({ status: ready ? 'ready' : 'unavailable', checks: { sessionStore, provider }, ...(ready ? {} : { unavailable }) });
+      const draining = checks.isDraining();
+      const ready = sessionStore && !draining;
+      const unavailable = [...(sessionStore ? [] : [`${checks.sessionStoreName} session store`]), ...(draining ? ['shutting down'] : [])];
+      res.status(ready ? 200 : 503).set('Cache-Control', 'no-store').json({
+        status: ready ? 'ready' : draining ? 'draining' : 'unavailable',
+        checks: { sessionStore, signingKey: true, provider },
+        ...(ready ? {} : { unavailable }),
+      });
     }, next);
   };
 }

@@ -1,79 +1,106 @@
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+
 export type LogFields = Record<string, unknown>;
 
 export interface Logger {
   info(event: string, fields?: LogFields): void;
   warn(event: string, fields?: LogFields): void;
   error(event: string, fields?: LogFields): void;
-}
-
-type Level = 'info' | 'warn' | 'error';
-
-// Field names whose values must never reach a log line, whatever the caller passes.
-const REDACTED_FIELDS = new Set([
-  'token', 'code', 'cookie', 'secret', 'password', 'authorization', 'id_token', 'idToken',
-  'access_token', 'accessToken', 'refresh_token', 'session_secret', 'client_secret', 'state',
-]);
-
-// A line's own keys: a field of the same name would overwrite them.
-const RESERVED_FIELDS = new Set(['time', 'level', 'event']);
-
-/** Copies `fields` into `into`, redacting secrets and renaming fields that would overwrite a line's own keys. */
-function copyRedacted(fields: LogFields, into: LogFields): LogFields {
-  for (const key of Object.keys(fields)) {
-    into[RESERVED_FIELDS.has(key) ? `field_${key}` : key] = REDACTED_FIELDS.has(key) ? '[redacted]' : fields[key];
-  }
-  return into;
-}
-
-export function redactFields(fields: LogFields): LogFields {
-  return copyRedacted(fields, {});
-}
-
-function formatLine(level: Level, event: string, fields: LogFields): string {
-  return `${JSON.stringify(copyRedacted(fields, { time: new Date().toISOString(), level, event }))}\n`;
+  /** A logger whose every line also carries `bindings` (a request's id). */
+  child(bindings: LogFields): Logger;
 }
 
 export interface JsonLogger extends Logger {
-  /** Writes the info lines still waiting for the end of this event-loop turn. */
+  /** Writes what is still buffered, synchronously (the entry point calls it on exit). */
   flush(): void;
 }
 
-/**
- * One JSON object per line. The info lines of one event-loop turn leave in one write: under load a
- * request line per write was a system call per token. Warnings and errors are written at once,
- * after what is pending and in order, so a crash never loses the line that explains it; the entry
- * point flushes on exit. (process.stdout is synchronous for files and pipes on Linux.)
- */
-export function createJsonLogger(write: (text: string) => void = (text) => { process.stdout.write(text); }): JsonLogger {
-  let pending = '';
-  const flush = () => {
-    if (pending === '') return;
-    const text = pending;
-    pending = '';
-    write(text);
-  };
+export const LOG_LEVELS = ['info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
+type Level = 'info' | 'warn' | 'error';
+
+// Field names whose values must never reach a log line, at the top of a line or one level down.
+const SECRET_FIELDS = [
+  'token', 'cookie', 'secret', 'password', 'authorization', 'id_token', 'idToken', 'access_token', 'accessToken',
+  'refresh_token', 'refreshToken', 'subject_token', 'session_secret', 'client_secret', 'clientSecret',
+  'client_assertion', 'code_verifier', 'state',
+];
+// An OAuth authorization code is a `code` inside request parameters; elsewhere `code` is one of our
+// error codes (provider_unavailable …), which operators need to read.
+const OAUTH_PARAMETER_CONTAINERS = ['query', 'params', 'body', 'callbackParams'];
+export const REDACTED_PATHS: readonly string[] = [
+  ...SECRET_FIELDS, ...SECRET_FIELDS.map((name) => `*.${name}`),
+  ...OAUTH_PARAMETER_CONTAINERS.map((container) => `${container}.code`),
+];
+const CENSOR = '[redacted]';
+
+// A line's own keys: a field of the same name would overwrite them.
+const RESERVED_FIELDS = new Set(['time', 'level', 'event', 'msg']);
+
+function lineObject(event: string, fields: LogFields | undefined): LogFields {
+  const line: LogFields = { event };
+  if (fields) for (const key of Object.keys(fields)) line[RESERVED_FIELDS.has(key) ? `field_${key}` : key] = fields[key];
+  return line;
+}
+
+function wrap(target: PinoLogger): Logger {
   return {
-    info: (event, fields = {}) => {
-      if (pending === '') setImmediate(flush);
-      pending += formatLine('info', event, fields);
-    },
-    warn: (event, fields = {}) => {
-      pending += formatLine('warn', event, fields);
-      flush();
-    },
-    error: (event, fields = {}) => {
-      pending += formatLine('error', event, fields);
-      flush();
-    },
-    flush,
+    info: (event, fields) => { target.info(lineObject(event, fields)); },
+    warn: (event, fields) => { target.warn(lineObject(event, fields)); },
+    error: (event, fields) => { target.error(lineObject(event, fields)); },
+    child: (bindings) => wrap(target.child(bindings)),
   };
 }
 
-/** For tests: keeps every entry so a test can assert what was (and was not) logged. */
-export function createMemoryLogger(): Logger & { entries: Array<{ level: Level; event: string; fields: LogFields }> } {
-  const entries: Array<{ level: Level; event: string; fields: LogFields }> = [];
-  const log = (level: Level) => (event: string, fields: LogFields = {}) => {
-    entries.push({ level, event, fields: redactFields(fields) });
+function createPino(level: LogLevel, destination: DestinationStream): PinoLogger {
+  return pino({
+    level,
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: [...REDACTED_PATHS], censor: CENSOR },
+  }, destination);
+}
+
+/**
+ * One JSON object per line (pino): `{"level","time",<bindings>,"event",…fields}`. To stdout by
+ * default, written asynchronously so that lines logged while a write is under way leave together
+ * (under load a request line per write was a system call per token); pino writes what is pending
+ * synchronously when the process exits.
+ */
+export function createJsonLogger(options: { level?: LogLevel; write?: (text: string) => void } = {}): JsonLogger {
+  const destination = options.write
+    ? { write: options.write }
+    : pino.destination({ dest: 1, sync: false });
+  const target = createPino(options.level ?? 'info', destination);
+  return {
+    ...wrap(target),
+    flush: () => {
+      if ('flushSync' in destination) {
+        try { destination.flushSync(); } catch { /* not ready yet, or stdout closed: nothing to save */ }
+      }
+    },
   };
-  return { entries, info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+export interface MemoryLogEntry {
+  level: Level;
+  event: string;
+  /** The line's fields as written (redacted), bindings included; without time, level and event. */
+  fields: LogFields;
+}
+
+/**
+ * For tests: the production logger (same redaction, same line shape) writing into `entries`, so a
+ * test can assert what was (and was not) logged.
+ */
+export function createMemoryLogger(): Logger & { entries: MemoryLogEntry[] } {
+  const entries: MemoryLogEntry[] = [];
+  const target = createPino('info', {
+    write: (text: string) => {
+      const { level, event, time: _time, ...fields } = JSON.parse(text) as LogFields;
+      entries.push({ level: level as Level, event: event as string, fields });
+    },
+  });
+  return { entries, ...wrap(target) };
 }

@@ -15,6 +15,8 @@ export interface PolicyHolderOptions {
   readonly debounceMs?: number;
   /** Re-read at the latest this long after the first change, however long changes go on (default 1000). */
   readonly maxDelayMs?: number;
+  /** Told of each reload that changed something: applied (true) or rejected, old policy kept (false). */
+  readonly onReload?: (applied: boolean) => void;
 }
 
 export interface PolicyHolder {
@@ -68,6 +70,7 @@ export async function createPolicyHolder(options: PolicyHolderOptions): Promise<
         logger.warn('policy_reload_rejected', { path, version: policy.version, problems: next.problems });
       }
       rejectedText = next.text;
+      options.onReload?.(false);
       return false;
     }
     if (closed) return false;
@@ -75,6 +78,7 @@ export async function createPolicyHolder(options: PolicyHolderOptions): Promise<
     currentText = next.text;
     rejectedText = null;
     logger.info('policy_reloaded', { path, version: policy.version, rules: policy.rules.length, warnings: next.warnings });
+    options.onReload?.(true);
     return true;
   };
   // One reload at a time, so a slow read can never install an older file over a newer one.

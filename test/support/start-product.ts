@@ -40,7 +40,8 @@ export interface RunningProduct {
 function spawnProduct(env: Record<string, string>) {
   const child = spawn('npm', ['start', '--silent'], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    // No drain on SIGTERM unless a test asks for one: nothing balances load in front of a test's product.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SHUTDOWN_DRAIN_SECONDS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

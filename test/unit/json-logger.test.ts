@@ -1,56 +1,71 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { createJsonLogger } from '../../server/logging/logger.ts';
+import { createJsonLogger, createMemoryLogger, type LogLevel } from '../../server/logging/logger.ts';
 
-function recordingLogger() {
+function recordingLogger(level?: LogLevel) {
   const writes: string[] = [];
-  const logger = createJsonLogger((text) => { writes.push(text); });
+  const logger = createJsonLogger({ write: (text) => { writes.push(text); }, ...(level ? { level } : {}) });
   const lines = () => writes.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
   return { logger, writes, lines };
 }
 
-test('info lines of one event-loop turn leave in a single write at the end of the turn', async () => {
+test('a line is one JSON object: level as a word, ISO time, event first among the fields', () => {
   const { logger, writes, lines } = recordingLogger();
-  logger.info('request', { status: 200 });
-  logger.info('request', { status: 401 });
-  assert.equal(writes.length, 0);
-  await nextTurn();
-  assert.equal(writes.length, 1);
-  assert.deepEqual(lines().map((line) => line.status), [200, 401]);
+  logger.info('login', { sub: 'alice' });
+  assert.match(writes[0]!, /^\{"level":"info","time":"\d{4}-\d\d-\d\dT[^"]+","event":"login","sub":"alice"\}\n$/);
+  assert.deepEqual(Object.keys(lines()[0]!), ['level', 'time', 'event', 'sub']);
 });
 
-test('a warning or an error is written at once, after the info lines before it, in order', () => {
-  const { logger, writes, lines } = recordingLogger();
-  logger.info('request', { n: 1 });
-  logger.warn('session_touch_failed', { n: 2 });
-  assert.equal(writes.length, 1);
-  logger.error('unhandled_rejection', { n: 3 });
-  assert.equal(writes.length, 2);
-  assert.deepEqual(lines().map((line) => [line.level, line.n]), [['info', 1], ['warn', 2], ['error', 3]]);
-});
-
-test('flush writes pending info lines synchronously, and nothing when none are pending', () => {
-  const { logger, writes, lines } = recordingLogger();
-  logger.flush();
-  assert.equal(writes.length, 0);
-  logger.info('stopped');
-  logger.flush();
-  assert.equal(writes.length, 1);
-  assert.equal(lines()[0]!.event, 'stopped');
-});
-
-test('secret fields are redacted and fields named like a line key cannot overwrite it', () => {
+test('secret fields are redacted at the top of a line and one level down, and fields named like a line key cannot overwrite it', () => {
   const { logger, lines } = recordingLogger();
-  logger.error('oops', { token: 'eyJ.secret', idToken: 'eyJ.id', password: 'pw', level: 'fake', event: 'fake', sub: 'alice' });
+  logger.error('oops', {
+    token: 'eyJ.secret', idToken: 'eyJ.id', password: 'pw', cookie: 'hivekit.sid=s%3Aabc', level: 'fake', event: 'fake', time: 'fake', sub: 'alice',
+    request: { authorization: 'Bearer eyJ.x', state: 'st4te', path: '/login' },
+  });
   const [line] = lines();
   assert.equal(line!.level, 'error');
   assert.equal(line!.event, 'oops');
   assert.equal(line!.field_level, 'fake');
   assert.equal(line!.field_event, 'fake');
-  assert.equal(line!.token, '[redacted]');
-  assert.equal(line!.idToken, '[redacted]');
-  assert.equal(line!.password, '[redacted]');
+  assert.equal(line!.field_time, 'fake');
+  for (const key of ['token', 'idToken', 'password', 'cookie']) assert.equal(line![key], '[redacted]', key);
+  assert.deepEqual(line!.request, { authorization: '[redacted]', state: '[redacted]', path: '/login' });
   assert.equal(line!.sub, 'alice');
-  assert.match(String(line!.time), /^\d{4}-\d\d-\d\dT/);
+});
+
+test('an OAuth code is redacted where it is one (request parameters); an error code stays readable', () => {
+  const { logger, lines } = recordingLogger();
+  logger.warn('login_refused', { code: 'provider_unavailable', query: { code: 'SplxlOBeZQQYbYS6WxSbIA', iss: 'https://idp' }, body: { code: 'c0de' } });
+  const [line] = lines();
+  assert.equal(line!.code, 'provider_unavailable');
+  assert.deepEqual(line!.query, { code: '[redacted]', iss: 'https://idp' });
+  assert.deepEqual(line!.body, { code: '[redacted]' });
+});
+
+test('LOG_LEVEL drops the less severe lines', () => {
+  const { logger, lines } = recordingLogger('warn');
+  logger.info('request', { status: 200 });
+  logger.warn('redis_unavailable', {});
+  logger.error('request_failed', {});
+  assert.deepEqual(lines().map((line) => line.event), ['redis_unavailable', 'request_failed']);
+});
+
+test('a child logger adds its bindings to every line, the parent\'s lines stay without them', () => {
+  const { logger, lines } = recordingLogger();
+  const child = logger.child({ reqId: 'abc-1' });
+  child.info('login', { sub: 'alice' });
+  child.child({ step: 'callback' }).warn('login_refused', { error: 'access_denied' });
+  logger.info('listening', {});
+  assert.deepEqual(lines().map((line) => [line.event, line.reqId, line.step]), [['login', 'abc-1', undefined], ['login_refused', 'abc-1', 'callback'], ['listening', undefined, undefined]]);
+});
+
+test('the memory logger records lines as the JSON logger writes them (same redaction, bindings in fields)', () => {
+  const logger = createMemoryLogger();
+  logger.child({ reqId: 'r-1' }).warn('request_refused', { code: 'rate_limited', token: 'eyJ.x', status: 429 });
+  assert.deepEqual(logger.entries, [{ level: 'warn', event: 'request_refused', fields: { reqId: 'r-1', code: 'rate_limited', token: '[redacted]', status: 429 } }]);
+});
+
+test('flush on a stream destination is harmless', () => {
+  const { logger } = recordingLogger();
+  logger.flush();
 });
