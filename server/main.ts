@@ -6,6 +6,7 @@ import { configWarnings } from './config/config-warnings.ts';
 import { ConfigError, isDevMode, loadConfig, type Config } from './config/load-config.ts';
 import type { RawSettings } from './config/settings.ts';
 import type { DevProvider } from './dev/dev-mode.ts';
+import { watchDataFiles } from './files/watch-data-files.ts';
 import { createHttpServer } from './http/create-http-server.ts';
 import { createJsonLogger, type Logger } from './logging/logger.ts';
 import { createMetricsServer } from './metrics/metrics-server.ts';
@@ -27,6 +28,8 @@ async function main(env: RawSettings): Promise<void> {
   }
 
   const closers: Array<() => Promise<void>> = [];
+  // Before the session store opens: the check reads the file, and closing a descriptor of an open SQLite file drops its locks.
+  closers.push(await watchDataFiles(config, logger));
   let devProvider: DevProvider | undefined;
   if (devModule && dev) {
     devProvider = await devModule.startDevProvider(config, dev, logger);
