@@ -51,7 +51,6 @@ export function createMetrics(sources: MetricSources) {
   const policyReloads = new Counter({ name: 'hivekit_bff_policy_reloads_total', help: 'Policy reloads by outcome (applied, rejected).', labelNames: ['outcome'], registers });
   const lastReload = new Gauge({ name: 'hivekit_bff_policy_last_reload_success', help: '1 when the last policy reload was applied, 0 when it was rejected (the old policy stays).', registers });
   lastReload.set(1);
-  const secretReloads = new Counter({ name: 'hivekit_bff_signing_key_reloads_total', help: 'Re-reads of HIVEKIT_SECRET_FILE by outcome (applied, unchanged, rejected).', labelNames: ['outcome'], registers });
 
   return {
     registry,
@@ -71,7 +70,6 @@ export function createMetrics(sources: MetricSources) {
       policyReloads.inc({ outcome: applied ? 'applied' : 'rejected' });
       lastReload.set(applied ? 1 : 0);
     },
-    signingKeyReloaded: (outcome: 'applied' | 'unchanged' | 'rejected') => secretReloads.inc({ outcome }),
   };
 }
 
