@@ -17,6 +17,23 @@ export interface StoredRow {
 
 type Done = (error?: Error | null) => void;
 
+/** Whose session a row is: what back-channel logout and the operator's revoke find sessions by. */
+export interface SessionOwner {
+  sub?: string;
+  /** The provider's session id (the ID token's `sid`). */
+  providerSid?: string;
+}
+
+/** What an operator may see of a session: never its id or tokens. */
+export interface SessionSummary {
+  /** A fingerprint of the session id, the same one the logs use. */
+  session: string;
+  sub: string | undefined;
+  createdAt: number | undefined;
+  lastActiveAt: number | undefined;
+  expiresAt: number;
+}
+
 /**
  * What a storage engine does for the repository: rows in, rows out, nothing about lifetimes.
  * Callbacks, not promises: `readRow` is on the token route's hot path.
@@ -27,10 +44,24 @@ export interface SessionBackend {
   /** The express-session Store class of the library this backend wraps, ready to construct. */
   readonly StoreBase: abstract new () => session.Store;
   readRow(sid: string, callback: (error: Error | null, row?: StoredRow) => void): void;
-  writeRow(sid: string, json: string, expiresAt: number, now: number, callback: Done): void;
+  writeRow(sid: string, json: string, expiresAt: number, now: number, owner: SessionOwner, callback: Done): void;
+  /** Writes only over a row that exists and has not ended at `now`: false when there was none. */
+  replaceRow(sid: string, json: string, expiresAt: number, now: number, owner: SessionOwner, callback: (error: Error | null, replaced?: boolean) => void): void;
   /** Moves the expiry and `lastActiveAt` of an existing row in place, unless it ended before `now`. */
   touchRow(sid: string, expiresAt: number, lastActiveAt: number, now: number, callback: Done): void;
   deleteRow(sid: string, callback: Done): void;
+  /** Deletes every row of that user (sub) or provider session, found through an index, not a scan. */
+  deleteOwnedBy(owner: SessionOwner): Promise<number>;
+  /** Rows of one user, or of everyone when `sub` is undefined. */
+  listOwnedBy(sub: string | undefined): Promise<Array<{ sid: string; row: StoredRow }>>;
+  deleteAll(): Promise<number>;
+  /**
+   * True for the first caller of `key` within `ttlMs`, across every instance that shares this
+   * store (one instance per SQLite file): locks and replay checks.
+   */
+  claimOnce(key: string, ttlMs: number): Promise<boolean>;
+  /** Gives a claimOnce key back before its time. */
+  release(key: string): Promise<void>;
   isHealthy(): Promise<boolean>;
   /** Trips to the engine for reads: reads asked for in one event-loop turn share one. */
   readTripCount(): number;
@@ -54,7 +85,16 @@ export interface SessionRepository {
   /** Extends a signed-in session's idle lifetime when the touch interval has passed; else nothing. */
   touchIfDue(sid: string, record: SessionRecord, callback: (error?: AppError) => void): void;
   write(sid: string, record: SessionRecord, callback: (error?: AppError) => void): void;
+  /** Writes a changed record only if its session still exists: a logout meanwhile stays a logout. */
+  replace(sid: string, record: SessionRecord, callback: (error: AppError | null, replaced?: boolean) => void): void;
   destroy(sid: string, callback: (error?: AppError) => void): void;
+  /** Ends every session of a user (sub) or of a provider session; resolves to how many ended. */
+  destroyOwnedBy(owner: SessionOwner): Promise<number>;
+  /** The live sessions of a user, or of everyone. */
+  listOwnedBy(sub: string | undefined): Promise<SessionSummary[]>;
+  destroyAll(): Promise<number>;
+  claimOnce(key: string, ttlMs: number): Promise<boolean>;
+  release(key: string): Promise<void>;
   isHealthy(): Promise<boolean>;
   /** Writes (write, touch, destroy) since start: the token route's steady state must add none. */
   writeCount(): number;
@@ -101,29 +141,87 @@ export function createSessionRepository(backend: SessionBackend, options: Sessio
     write(sid, record, callback) {
       const done = once(callback);
       const current = now();
-      const expiresAt = computeSessionExpiry(record, current, options);
-      let json: string;
-      try {
-        if (record.createdAt !== undefined) record.lastActiveAt = current;
-        json = JSON.stringify(record);
-      } catch (error) {
-        return done(fail('serialize', error));
-      }
+      const serialized = serialize(record, current);
+      if (serialized instanceof AppError) return done(serialized);
       writes += 1;
-      return backend.writeRow(sid, json, expiresAt, current, (error) => done(error ? fail('write', error) : undefined));
+      return backend.writeRow(sid, serialized.json, serialized.expiresAt, current, ownerOf(record), (error) => done(error ? fail('write', error) : undefined));
+    },
+    replace(sid, record, callback) {
+      const done = once(callback);
+      const current = now();
+      const serialized = serialize(record, current);
+      if (serialized instanceof AppError) return done(serialized);
+      writes += 1;
+      return backend.replaceRow(sid, serialized.json, serialized.expiresAt, current, ownerOf(record), (error, replaced) => {
+        if (error) done(fail('write', error)); else done(null, replaced === true);
+      });
     },
     destroy(sid, callback) {
       const done = once(callback);
       writes += 1;
       backend.deleteRow(sid, (error) => done(error ? fail('delete', error) : undefined));
     },
+    destroyOwnedBy: async (owner) => {
+      if (!owner.sub && !owner.providerSid) return 0;
+      try {
+        return await backend.deleteOwnedBy(owner);
+      } catch (error) {
+        throw fail('delete', error);
+      }
+    },
+    listOwnedBy: async (sub) => {
+      let rows: Array<{ sid: string; row: StoredRow }>;
+      try {
+        rows = await backend.listOwnedBy(sub);
+      } catch (error) {
+        throw fail('read', error);
+      }
+      const current = now();
+      return rows.flatMap(({ sid, row }) => {
+        const record = parseSessionRecord(row.json);
+        if (!record || typeof row.expiresAt !== 'number' || row.expiresAt < current) return [];
+        if (row.lastActiveAt !== undefined) record.lastActiveAt = row.lastActiveAt;
+        if (hasOutlivedLifetimes(record, current, options)) return [];
+        return [{ session: fingerprintSessionId(sid), sub: record.passport?.user?.sub, createdAt: record.createdAt, lastActiveAt: record.lastActiveAt, expiresAt: row.expiresAt }];
+      });
+    },
+    destroyAll: async () => {
+      try {
+        return await backend.deleteAll();
+      } catch (error) {
+        throw fail('delete', error);
+      }
+    },
+    claimOnce: async (key, ttlMs) => {
+      try {
+        return await backend.claimOnce(key, ttlMs);
+      } catch (error) {
+        throw fail('write', error);
+      }
+    },
+    release: (key) => backend.release(key).catch(() => undefined),
     isHealthy: () => backend.isHealthy(),
     writeCount: () => writes,
     readTripCount: () => backend.readTripCount(),
     cleanExpired: () => backend.cleanExpired(),
     close: () => backend.close(),
   };
+  function serialize(record: SessionRecord, current: number): { json: string; expiresAt: number } | AppError {
+    try {
+      const expiresAt = computeSessionExpiry(record, current, options);
+      if (record.createdAt !== undefined) record.lastActiveAt = current;
+      return { json: JSON.stringify(record), expiresAt };
+    } catch (error) {
+      return fail('serialize', error);
+    }
+  }
+
   return { ...repository, store: createExpressStore(backend.StoreBase, repository) };
+}
+
+function ownerOf(record: SessionRecord): SessionOwner {
+  const user = record.passport?.user;
+  return { ...(user?.sub ? { sub: user.sub } : {}), ...(user?.providerSid ? { providerSid: user.providerSid } : {}) };
 }
 
 // `any` because that is what express-session's Store declares for these callbacks.

@@ -22,6 +22,10 @@ export interface SqliteSessionStoreOptions extends SessionLifetimes {
 }
 
 const TABLE = 'sessions';
+// Indexed expressions (a query uses the index only when it repeats the expression exactly). Guarded
+// by json_valid: a corrupt row must not make every write or the index creation fail.
+const SUB = "(CASE WHEN json_valid(sess) THEN json_extract(sess, '$.passport.user.sub') END)";
+const PROVIDER_SID = "(CASE WHEN json_valid(sess) THEN json_extract(sess, '$.passport.user.providerSid') END)";
 const describe = describeError;
 
 /**
@@ -42,6 +46,10 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   // Cleanup has a connection of its own: under WAL, token reads on `db` go on while it deletes.
   const cleaner = await openDatabase(options.path, options.busyTimeoutMs ?? 2000, options.logger);
   const readRow = createBatchedRowReader(db, TABLE);
+  const claims = new Map<string, number>();
+  const all = <T>(sql: string, params: unknown[]) => new Promise<T[]>((resolve, reject) => {
+    cleaner.all(sql, params, (error: Error | null, rows: T[]) => (error ? reject(error) : resolve(rows)));
+  });
 
   const run = (sql: string, params: unknown[]) => new Promise<number>((resolve, reject) => {
     cleaner.run(sql, params, function onRun(this: sqlite3.RunResult, error: Error | null) {
@@ -79,7 +87,7 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
     readRow: (sid, callback) => readRow(sid, (error: Error | null, row?: SessionRow) => {
       callback(error, row && { json: row.sess, expiresAt: row.expired });
     }),
-    writeRow: (sid, json, expiresAt, _now, callback) => {
+    writeRow: (sid, json, expiresAt, _now, _owner, callback) => {
       db.run(`INSERT OR REPLACE INTO ${TABLE} (sid, expired, sess) VALUES (?, ?, ?)`, [sid, expiresAt, json], callback);
     },
     // json_set changes that one field in place, so a touch never writes back a stale copy of a record
@@ -88,7 +96,28 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
       db.run(`UPDATE ${TABLE} SET expired = ?, sess = json_set(sess, '$.${LAST_ACTIVE_AT_KEY}', ?) WHERE sid = ? AND expired >= ?`,
         [expiresAt, lastActiveAt, sid, current], callback);
     },
+    replaceRow: (sid, json, expiresAt, current, _owner, callback) => {
+      db.run(`UPDATE ${TABLE} SET expired = ?, sess = ? WHERE sid = ? AND expired >= ?`, [expiresAt, json, sid, current],
+        function onRun(this: sqlite3.RunResult, error: Error | null) { callback(error, !error && this.changes > 0); });
+    },
     deleteRow: (sid, callback) => { db.run(`DELETE FROM ${TABLE} WHERE sid = ?`, [sid], callback); },
+    deleteOwnedBy: (owner) => (owner.providerSid
+      ? run(`DELETE FROM ${TABLE} WHERE ${PROVIDER_SID} = ?${owner.sub ? ` AND ${SUB} = ?` : ''}`, owner.sub ? [owner.providerSid, owner.sub] : [owner.providerSid])
+      : run(`DELETE FROM ${TABLE} WHERE ${SUB} = ?`, [owner.sub])),
+    listOwnedBy: (sub) => all<SessionRow>(sub === undefined
+      ? `SELECT sid, sess, expired FROM ${TABLE} WHERE expired >= ?`
+      : `SELECT sid, sess, expired FROM ${TABLE} WHERE ${SUB} = ? AND expired >= ?`, sub === undefined ? [now()] : [sub, now()])
+      .then((rows) => rows.map((row) => ({ sid: String(row.sid), row: { json: row.sess, expiresAt: row.expired } }))),
+    deleteAll: () => run(`DELETE FROM ${TABLE}`, []),
+    // One instance per SQLite file: the process is the whole world these keys need to be unique in.
+    claimOnce: async (key, ttlMs) => {
+      const current = now();
+      for (const [claimed, until] of claims) if (until <= current) claims.delete(claimed);
+      if ((claims.get(key) ?? 0) > current) return false;
+      claims.set(key, current + ttlMs);
+      return true;
+    },
+    release: async (key) => { claims.delete(key); },
     readTripCount: () => readRow.trips(),
     cleanExpired,
     isHealthy: () => new Promise((resolve) => {
@@ -160,7 +189,9 @@ async function openDatabase(path: string, busyTimeoutMs: number, logger: Logger)
     // WAL lets readers (every token request) proceed while a login writes; NORMAL is durable in WAL mode.
     db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
       CREATE TABLE IF NOT EXISTS ${TABLE} (sid PRIMARY KEY, expired, sess);
-      CREATE INDEX IF NOT EXISTS ${TABLE}_expired ON ${TABLE} (expired);`, (error: Error | null) => {
+      CREATE INDEX IF NOT EXISTS ${TABLE}_expired ON ${TABLE} (expired);
+      CREATE INDEX IF NOT EXISTS ${TABLE}_sub ON ${TABLE} ${SUB};
+      CREATE INDEX IF NOT EXISTS ${TABLE}_provider_sid ON ${TABLE} ${PROVIDER_SID};`, (error: Error | null) => {
       if (error) {
         db.close(() => undefined);
         reject(new Error(`cannot prepare the session database ${path}: ${describe(error)}`));

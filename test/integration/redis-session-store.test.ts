@@ -41,12 +41,13 @@ describe('the Redis session repository', () => {
     });
   });
 
-  it('keeps each session in one key under the prefix whose TTL follows the idle lifetime', async () => {
+  it('keeps each session in one key under the prefix whose TTL follows the idle lifetime, its user index beside it', async () => {
     const connection = connectRedis({ url: redis.url, logger: createMemoryLogger() });
     const sessions = openRedisSessionStore({ redis: connection, keyPrefix: 'ttl:', logger: createMemoryLogger(), ...lifetimes });
     await waitUntil(() => sessions.isHealthy());
     await write(sessions, 'sid', { cookie: { path: '/' }, createdAt: Date.now(), passport: { user: { sub: 'alice', claims: {}, idToken: 'x', loginAt: 1 } } });
-    assert.deepEqual(await connection.client.keys('ttl:*'), ['ttl:sess:sid']);
+    // The session, and the index of its user's sessions (for back-channel logout and revoke).
+    assert.deepEqual((await connection.client.keys('ttl:*')).sort(), ['ttl:sess:sid', 'ttl:sub:alice']);
     const ttlSeconds = await connection.client.ttl('ttl:sess:sid');
     assert.ok(ttlSeconds > 3590 && ttlSeconds <= 3600, `TTL ${ttlSeconds} s`);
     await sessions.close();

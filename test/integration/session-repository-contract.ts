@@ -27,6 +27,9 @@ export function write(repository: SessionRepository, sid: string, record: Sessio
 export function touchIfDue(repository: SessionRepository, sid: string, record: SessionRecord): Promise<void> {
   return new Promise((resolve, reject) => repository.touchIfDue(sid, record, (error) => (error ? reject(error) : resolve())));
 }
+function replace(repository: SessionRepository, sid: string, record: SessionRecord): Promise<boolean> {
+  return new Promise((resolve, reject) => repository.replace(sid, structuredClone(record), (error, replaced) => (error ? reject(error) : resolve(replaced === true))));
+}
 function destroy(repository: SessionRepository, sid: string): Promise<void> {
   return new Promise((resolve, reject) => repository.destroy(sid, (error) => (error ? reject(error) : resolve())));
 }
@@ -177,6 +180,59 @@ export function sessionRepositoryContract(storage: () => Promise<ContractStorage
     assert.ok(await read(sessions, 'good'));
     assert.equal(logger.entries.filter((entry) => entry.event === 'session_row_corrupt').length, 3);
     assert.doesNotMatch(JSON.stringify(logger.entries), /bad-json|not-object|bad-cookie/);
+    await sessions.close();
+  }));
+
+  it('replace writes over a live session only: a session destroyed meanwhile stays destroyed', () => withStorage(async (place) => {
+    const sessions = await place.open({ ...lifetimes, now });
+    await write(sessions, 'sid', signedIn(clock));
+    const record = (await read(sessions, 'sid'))!;
+    assert.equal(await replace(sessions, 'sid', { ...record, passport: { user: { ...record.passport!.user!, claims: { groups: ['new'] } } } }), true);
+    assert.deepEqual((await read(sessions, 'sid'))?.passport?.user?.claims, { groups: ['new'] });
+    await destroy(sessions, 'sid');
+    assert.equal(await replace(sessions, 'sid', record), false);
+    assert.equal(await read(sessions, 'sid'), undefined);
+    await sessions.close();
+  }));
+
+  it('ends every session of one user, or of one provider session, and nobody else\'s', () => withStorage(async (place) => {
+    const sessions = await place.open({ ...lifetimes, now });
+    const withProviderSid = (sub: string, providerSid: string): SessionRecord => {
+      const record = signedIn(clock, sub);
+      record.passport!.user!.providerSid = providerSid;
+      return record;
+    };
+    await write(sessions, 'alice-laptop', withProviderSid('alice', 'op-1'));
+    await write(sessions, 'alice-phone', withProviderSid('alice', 'op-2'));
+    await write(sessions, 'alice-tablet', withProviderSid('alice', 'op-2'));
+    await write(sessions, 'bob-laptop', withProviderSid('bob', 'op-3'));
+    await write(sessions, 'pending', { cookie: { path: '/' }, pendingLogins: { h: { codeVerifier: 'v', returnTo: '/', createdAt: clock } } });
+    assert.deepEqual((await sessions.listOwnedBy('alice')).map((s) => s.sub), ['alice', 'alice', 'alice']);
+    assert.equal((await sessions.listOwnedBy(undefined)).length, 5);
+    assert.doesNotMatch(JSON.stringify(await sessions.listOwnedBy(undefined)), /alice-laptop|bob-laptop/, 'a listing shows fingerprints, never session ids');
+    assert.equal(await sessions.destroyOwnedBy({ providerSid: 'op-2', sub: 'mallory' }), 0);
+    assert.equal(await sessions.destroyOwnedBy({ providerSid: 'op-2' }), 2);
+    assert.ok(await read(sessions, 'alice-laptop'));
+    assert.equal(await read(sessions, 'alice-phone'), undefined);
+    assert.equal(await sessions.destroyOwnedBy({ sub: 'alice' }), 1);
+    assert.equal(await read(sessions, 'alice-laptop'), undefined);
+    assert.ok(await read(sessions, 'bob-laptop'), 'another user\'s session ended');
+    assert.ok(await read(sessions, 'pending'));
+    assert.equal(await sessions.destroyOwnedBy({}), 0);
+    assert.equal(await sessions.destroyAll(), 2);
+    assert.equal(await read(sessions, 'bob-laptop'), undefined);
+    await sessions.close();
+  }));
+
+  it('claimOnce answers true to the first caller of a key only, until its time is up or it is released', () => withStorage(async (place) => {
+    const sessions = await place.open({ ...lifetimes, now });
+    const other = await place.open({ ...lifetimes, now });
+    assert.equal(await sessions.claimOnce('jti-1', 60_000), true);
+    assert.equal(await sessions.claimOnce('jti-1', 60_000), false);
+    assert.equal(await sessions.claimOnce('jti-2', 60_000), true);
+    await sessions.release('jti-2');
+    assert.equal(await sessions.claimOnce('jti-2', 60_000), true);
+    await other.close();
     await sessions.close();
   }));
 
