@@ -9,12 +9,15 @@ import { classifyFailure, deliverSafely, providerRefusal, readCallbackParams, ty
 import type { IdTokenVerifier } from './id-token-verifier.ts';
 import { rememberPendingLogin, takePendingLogin, type PendingLogin } from './pending-logins.ts';
 import { requireAuthMethod, type ClientCredentials } from './client-auth.ts';
-import { exchangeCode, fetchUserinfo } from './provider-calls.ts';
+import { exchangeCode } from './provider-calls.ts';
 import type { ProviderHttpOptions } from './provider-http.ts';
 import type { MetadataSource, ProviderMetadata } from './provider-metadata.ts';
 import { toLocalPath } from './return-to.ts';
-import { readSessionUser, userClaimsOf, type SessionUser } from './session-user.ts';
+import { readSessionUser, type SessionUser } from './session-user.ts';
 import { CREATED_AT_KEY } from '../sessions/session-expiry.ts';
+import type { Sealer } from '../sessions/seal.ts';
+import { claimsFromIdToken } from './provider-claims.ts';
+import { sealGrant } from './provider-grant.ts';
 
 export interface OidcLoginOptions {
   client: ClientCredentials & { redirectUri: string; scope: string };
@@ -23,6 +26,10 @@ export interface OidcLoginOptions {
   logger: Logger;
   now?: () => number;
   http?: ProviderHttpOptions;
+  /** Seals the provider's tokens into the session, for re-validating its claims (auth/refresh-claims.ts). */
+  sealer?: Sealer;
+  /** Ask for offline_access (a refresh token) when the provider offers it. */
+  requestOfflineAccess?: boolean;
 }
 
 type Done = (error: unknown, user?: unknown, info?: unknown) => void;
@@ -55,8 +62,12 @@ export function createOidcLogin(options: OidcLoginOptions) {
       clientID: options.client.clientId,
       clientSecret: options.client.clientSecret,
       callbackURL: options.client.redirectUri,
-      // The library prepends `openid` itself.
-      scope: options.client.scope.split(/\s+/).filter((s) => s && s !== 'openid'),
+      // The library prepends `openid` itself. offline_access asks for a refresh token, which lets the
+      // claims be re-validated without the user (OIDC Core §11); only where the provider offers it.
+      scope: [
+        ...options.client.scope.split(/\s+/).filter((s) => s && s !== 'openid'),
+        ...(options.requestOfflineAccess && metadata.scopesSupported?.includes('offline_access') && !/\boffline_access\b/.test(options.client.scope) ? ['offline_access'] : []),
+      ],
       nonce: true,
       passReqToCallback: true,
       skipUserProfile: true,
@@ -76,40 +87,29 @@ export function createOidcLogin(options: OidcLoginOptions) {
   // Arity 9 with passReqToCallback: the library passes the raw ID token, which is what we verify.
   const verifyLogin = (metadata: ProviderMetadata, fail: (error: unknown) => void) =>
     function verify(_req: Request, _iss: string, _profile: unknown, _ctx: unknown, idToken: string,
-      accessToken: string, _refreshToken: string, _params: unknown, done: Done) {
-      completeVerification(metadata, idToken, accessToken).then(
+      accessToken: string, refreshToken: string, params: unknown, done: Done) {
+      completeVerification(metadata, idToken, accessToken, refreshToken, params).then(
         (user) => deliverSafely(() => done(null, user), fail),
         (error: unknown) => deliverSafely(() => done(error), fail),
       );
     };
 
-  const completeVerification = async (metadata: ProviderMetadata, idToken: string, accessToken: string): Promise<SessionUser> => {
-    const claims: Record<string, unknown> = { ...(await options.verifier.verify(idToken, metadata)) };
-    // OIDC Core §2: sub is a string of at most 255 ASCII characters; anything else could merge two users.
-    if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 255) {
-      throw new AppError('provider_error', { detail: 'id token: sub is not a string of 1..255 characters' });
-    }
-    if (metadata.userinfoEndpoint && accessToken) {
-      const userinfo = await fetchUserinfo(metadata.userinfoEndpoint, accessToken, options.http);
-      // OIDC Core §5.3.2: userinfo for another subject must not be used.
-      if (userinfo.sub !== claims.sub) throw new AppError('provider_error', { detail: 'userinfo: sub differs from the ID token' });
-      for (const [name, value] of Object.entries(userinfo)) {
-        if (!Object.hasOwn(claims, name)) Object.defineProperty(claims, name, { value, enumerable: true, writable: true, configurable: true });
-      }
-    }
-    let userClaims: Record<string, unknown>;
-    try {
-      userClaims = userClaimsOf(claims);
-    } catch (error) {
-      throw new AppError('provider_error', { detail: (error as Error).message });
-    }
+  const completeVerification = async (
+    metadata: ProviderMetadata, idToken: string, accessToken: string, refreshToken: string | undefined, tokens: unknown,
+  ): Promise<SessionUser> => {
+    const verified = await claimsFromIdToken({ verifier: options.verifier, metadata, idToken, accessToken, http: options.http });
+    const loginAt = now();
     return {
-      sub: claims.sub,
-      name: typeof claims.name === 'string' ? claims.name : undefined,
-      email: typeof claims.email === 'string' ? claims.email : undefined,
-      claims: userClaims,
+      sub: verified.sub,
+      name: verified.name,
+      email: verified.email,
+      claims: verified.claims,
       idToken,
-      loginAt: now(),
+      loginAt,
+      claimsCheckedAt: loginAt,
+      userinfoClaims: verified.userinfoClaims,
+      ...(verified.providerSid ? { providerSid: verified.providerSid } : {}),
+      ...(options.sealer ? { grant: sealGrant(options.sealer, accessToken, refreshToken, tokens, loginAt) } : {}),
     };
   };
 

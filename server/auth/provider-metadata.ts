@@ -15,6 +15,8 @@ export interface ProviderMetadata {
   tokenEndpointAuthMethods: string[];
   /** For private_key_jwt; undefined when the provider does not say (Discovery §3 gives no default). */
   tokenEndpointAuthSigningAlgs: string[] | undefined;
+  /** Discovery's scopes_supported (RECOMMENDED, so possibly absent): whether offline_access may be asked for. */
+  scopesSupported: string[] | undefined;
 }
 
 export interface MetadataSource {
@@ -121,6 +123,7 @@ export function parseMetadata(document: Record<string, unknown>, expectedIssuer:
     // OIDC Discovery §3: when absent, the default is client_secret_basic.
     tokenEndpointAuthMethods: strings('token_endpoint_auth_methods_supported', ['client_secret_basic']),
     tokenEndpointAuthSigningAlgs: optionalStrings('token_endpoint_auth_signing_alg_values_supported'),
+    scopesSupported: optionalStrings('scopes_supported'),
   };
 }
 

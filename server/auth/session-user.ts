@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 
-/** What a signed-in session keeps: enough to mint tokens and to log out, never the provider's access token. */
+/** What a signed-in session keeps: enough to mint tokens, re-validate its claims and log out. */
 export interface SessionUser {
   sub: string;
   name?: string;
@@ -10,6 +10,21 @@ export interface SessionUser {
   /** Kept for RP-initiated logout's id_token_hint; never sent to the browser. */
   idToken: string;
   loginAt: number;
+  /** When the provider last vouched for `claims` (login or re-validation), ms; loginAt when absent. */
+  claimsCheckedAt?: number;
+  /** Names in `claims` that came from userinfo (provider-claims.ts). */
+  userinfoClaims?: string[];
+  /** The provider's session id (the ID token's `sid`), which back-channel logout names. */
+  providerSid?: string;
+  /** The provider's tokens for re-validating the claims, sealed (sessions/seal.ts); never logged or sent. */
+  grant?: ProviderGrant;
+}
+
+export interface ProviderGrant {
+  refreshToken?: string;
+  accessToken?: string;
+  /** When the access token expires, ms. */
+  accessTokenExpiresAt?: number;
 }
 
 // Claims about the token itself, not the user: useless to a policy and noisy in the session.
