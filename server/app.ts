@@ -1,5 +1,8 @@
 import express from 'express';
+import { createBackchannelLogout } from './auth/backchannel-logout.ts';
 import { createLogoutHandler } from './auth/logout.ts';
+import { createClaimsRevalidation } from './auth/revalidate-claims.ts';
+import { createSealer } from './sessions/seal.ts';
 import { createOidcLogin } from './auth/oidc-adapter.ts';
 import type { IdTokenVerifier } from './auth/id-token-verifier.ts';
 import type { ProviderHttpOptions } from './auth/provider-http.ts';
@@ -73,20 +76,23 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
   const cookie = createSessionCookie({
     secure: config.session.cookieSecure, secrets: config.session.secrets, absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
   });
+  const client = {
+    clientId: config.oidc.clientId,
+    clientSecret: config.oidc.clientSecret,
+    authMethod: config.oidc.tokenEndpointAuthMethod,
+    clientKey: config.oidc.clientKey,
+  };
+  // The provider's tokens kept for re-validating claims are sealed under the session secrets.
+  const sealer = createSealer(config.session.secrets);
   const login = createOidcLogin({
-    client: {
-      clientId: config.oidc.clientId,
-      clientSecret: config.oidc.clientSecret,
-      authMethod: config.oidc.tokenEndpointAuthMethod,
-      clientKey: config.oidc.clientKey,
-      redirectUri: config.oidc.redirectUri,
-      scope: config.oidc.scope,
-    },
+    client: { ...client, redirectUri: config.oidc.redirectUri, scope: config.oidc.scope },
     metadata: deps.metadata,
     verifier: deps.verifier,
     logger: deps.logger,
     now,
     http: deps.providerHttp,
+    sealer,
+    requestOfflineAccess: config.oidc.requestOfflineAccess,
   });
   const signer = createTokenSigner({
     secret: config.hivekit.secret,
@@ -126,7 +132,14 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
       cookieOptions: cookie.attributes,
       logger: deps.logger,
     }),
+    revalidateClaims: createClaimsRevalidation({
+      freshness: config.claims, sessions: deps.sessionStore, metadata: deps.metadata, client, verifier: deps.verifier,
+      sealer, logger: deps.logger, now, http: deps.providerHttp,
+    }),
     mintAccessToken: createTokenHandler({ signer, permissionsFor: deps.permissionsFor ?? noPermissions }),
+    backchannelLogout: createBackchannelLogout({
+      clientId: config.oidc.clientId, metadata: deps.metadata, sessions: deps.sessionStore, logger: deps.logger, now, http: deps.providerHttp,
+    }),
     exchangeToken: config.tokenExchange && createTokenExchange({
       ...config.tokenExchange,
       // Introspection authenticates as this service's client, the way its logins do at the token endpoint.

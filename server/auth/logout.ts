@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { AppError } from '../errors/app-error.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -52,6 +53,9 @@ async function endSessionUrl(options: LogoutOptions, idToken: string | undefined
     if (idToken) url.searchParams.set('id_token_hint', idToken);
     url.searchParams.set('post_logout_redirect_uri', options.postLogoutRedirectUri);
     url.searchParams.set('client_id', options.clientId);
+    // RP-Initiated Logout §2 makes state optional, but some providers (Glewlwyd) only return the
+    // browser to post_logout_redirect_uri when one is present. Nothing here reads it back.
+    url.searchParams.set('state', randomBytes(16).toString('base64url'));
     return url.toString();
   } catch {
     options.logger.warn('logout_provider_unreachable', {});

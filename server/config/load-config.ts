@@ -37,6 +37,7 @@ export interface Config {
     readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod | undefined;
     readonly clientKey: ClientKey | undefined;
     readonly scope: string;
+    readonly requestOfflineAccess: boolean;
     readonly redirectUri: string;
     readonly postLogoutRedirectUri: string;
   };
@@ -57,6 +58,8 @@ export interface Config {
     readonly tokenTtlSeconds: number;
   };
   readonly permissionsFile: string | undefined;
+  /** How a session's claims follow the provider (auth/revalidate-claims.ts). */
+  readonly claims: { readonly maxAgeSeconds: number; readonly graceSeconds: number; readonly required: boolean };
   /** Served at `/`; undefined serves the demo page in public/. */
   readonly staticDir: string | undefined;
   /** The Prometheus listener (METRICS_PORT); undefined when it is off. */
@@ -118,6 +121,12 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
       return min;
     }
     return Number(value);
+  };
+
+  const oneOf = (name: string, allowed: readonly string[]): string => {
+    const value = text(name);
+    if (!allowed.includes(value)) problems.push(`${name}: got ${JSON.stringify(value)}; expected ${specOf(name).expected}`);
+    return value;
   };
 
   if (!['production', 'development', 'test'].includes(text('NODE_ENV'))) {
@@ -187,6 +196,7 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
       tokenEndpointAuthMethod: authMethod === 'invalid' ? undefined : authMethod,
       clientKey,
       scope,
+      requestOfflineAccess: oneOf('OIDC_REQUEST_OFFLINE_ACCESS', ['true', 'false']) === 'true',
       redirectUri: `${publicUrl}/oauth2/redirect`,
       postLogoutRedirectUri: `${publicUrl}/`,
     },
@@ -206,6 +216,11 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
       tokenTtlSeconds: integer('TOKEN_TTL_SECONDS', 60, 86_400),
     },
     permissionsFile: raw.PERMISSIONS_FILE,
+    claims: {
+      maxAgeSeconds: integer('CLAIMS_MAX_AGE_SECONDS', 30, 86_400),
+      graceSeconds: integer('CLAIMS_GRACE_SECONDS', 0, 86_400),
+      required: oneOf('CLAIMS_REVALIDATION', ['best-effort', 'required']) === 'required',
+    },
     staticDir: raw.STATIC_DIR || undefined,
     metrics: raw.METRICS_PORT === undefined ? undefined : { host: text('METRICS_HOST'), port: checkMetricsPort(integer('METRICS_PORT', 1, 65535), port, problems) },
     shutdown: { drainSeconds: integer('SHUTDOWN_DRAIN_SECONDS', 0, 300), graceSeconds: integer('SHUTDOWN_GRACE_SECONDS', 1, 300) },

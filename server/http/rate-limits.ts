@@ -2,7 +2,6 @@ import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type IncrementResponse, type Store } from 'express-rate-limit';
 import { AppError } from '../errors/app-error.ts';
 import { createWindowCounter, type WindowCounter } from './window-counter.ts';
-import { RedisStore } from 'rate-limit-redis';
 import type { RedisConnection } from '../sessions/redis-client.ts';
 import { createRedisWindowCounter, type SharedWindowCounter } from './redis-window-counter.ts';
 
@@ -66,7 +65,7 @@ export function createRateLimits(settings: RateLimitSettings): { login: RequestH
     login: rateLimit({
       windowMs, legacyHeaders: false, handler: refuse, standardHeaders: 'draft-8', limit: settings.loginPerMinute, keyGenerator: clientAddressKey, identifier: 'login',
       store: shared
-        ? new FailClosedStore(new RedisStore({ sendCommand: (...args: string[]) => shared.redis.run((client) => client.sendCommand(args)) as Promise<never>, prefix: `${shared.keyPrefix}rl:login:` }))
+        ? new RedisCounterStore(createRedisWindowCounter(shared.redis, `${shared.keyPrefix}rl:login:`, windowMs, now), shared.redis, `${shared.keyPrefix}rl:login:`)
         : new WindowCounterStore(createWindowCounter(windowMs, now)),
     }),
     token: shared
@@ -76,19 +75,23 @@ export function createRateLimits(settings: RateLimitSettings): { login: RequestH
 }
 
 /** A shared store that cannot count refuses with 503: express-rate-limit would otherwise answer 500. */
-class FailClosedStore implements Store {
-  constructor(private readonly inner: Store) {}
-  get prefix() { return (this.inner as { prefix?: string }).prefix; }
-  init(options: Parameters<NonNullable<Store['init']>>[0]): void { this.inner.init?.(options); }
+/**
+ * express-rate-limit's Store over the same atomic Redis counter as the token limit. (rate-limit-redis
+ * 6.0.1 loads its scripts once at start and keeps that promise: with Redis down at start it is a
+ * rejection reused forever, and the login limit never recovers.) A count that fails is a 503.
+ */
+class RedisCounterStore implements Store {
+  constructor(private readonly count: SharedWindowCounter, private readonly redis: RedisConnection, readonly prefix: string) {}
   async increment(key: string): Promise<IncrementResponse> {
-    try {
-      return await this.inner.increment(key);
-    } catch (error) {
-      throw new AppError('session_store_unavailable', { detail: `Redis rate-limit count failed: ${error instanceof Error ? error.message : String(error)}`, cause: error });
-    }
+    const { hits, resetAt } = await this.count(key);
+    return { totalHits: hits, resetTime: new Date(resetAt) };
   }
-  async decrement(key: string): Promise<void> { await this.inner.decrement(key); }
-  async resetKey(key: string): Promise<void> { await this.inner.resetKey(key); }
+  async decrement(key: string): Promise<void> {
+    await this.redis.run((client) => client.decr(`${this.prefix}${key}`)).catch(() => undefined);
+  }
+  async resetKey(key: string): Promise<void> {
+    await this.redis.run((client) => client.del(`${this.prefix}${key}`)).catch(() => undefined);
+  }
 }
 
 /** The token limit counted in Redis: one round trip per token request, the price of one limit for N instances. */

@@ -12,7 +12,11 @@ export interface RouteHandlers {
   startLogin: RequestHandler;
   finishLogin: RequestHandler;
   logout: RequestHandler;
+  /** Re-validates a session's claims with the provider when they are older than the max age (auth/revalidate-claims.ts). */
+  revalidateClaims: RequestHandler;
   mintAccessToken: RequestHandler;
+  /** POST /backchannel-logout (OIDC Back-Channel Logout 1.0), its last step an error handler. */
+  backchannelLogout: Array<RequestHandler | ErrorRequestHandler>;
   /** POST /token (RFC 8693), its last step an error handler; absent while token exchange is off. */
   exchangeToken?: Array<RequestHandler | ErrorRequestHandler>;
   liveness: RequestHandler;
@@ -31,13 +35,15 @@ export interface RouteHandlers {
 export function createRoutes(h: RouteHandlers): express.Router {
   const router = express.Router();
   // Limited before the read: a refused request costs no store read and extends nothing.
-  router.get('/hivekit-access-token', h.cors, h.refuseCrossSite, h.identifySession, h.limitTokens, h.readSession, h.mintAccessToken);
+  router.get('/hivekit-access-token', h.cors, h.refuseCrossSite, h.identifySession, h.limitTokens, h.readSession, h.revalidateClaims, h.mintAccessToken);
   router.options('/hivekit-access-token', h.cors);
   router.get('/healthz', h.liveness);
   router.get('/readyz', h.readiness);
   router.get('/login', h.limitLogins, h.session, h.startLogin);
   router.get('/oauth2/redirect', h.limitLogins, h.session, h.finishLogin);
   router.post('/logout', h.refuseCrossSite, h.session, h.logout);
+  // Server to server, proven by the provider's signed logout token: no cookie and no cross-site check.
+  router.post('/backchannel-logout', ...h.backchannelLogout);
   // No session, no cookie and no cross-site check: the caller proves itself with the subject token alone.
   if (h.exchangeToken) router.post('/token', ...h.exchangeToken);
   if (h.explainPermissions) router.get('/dev/permissions', h.refuseCrossSite, h.identifySession, h.readSession, h.explainPermissions);

@@ -11,6 +11,7 @@ type Permissions = ReturnType<PermissionsResolver>;
 interface Remembered {
   policy: CompiledPolicy;
   idToken: string;
+  claimsCheckedAt: number | undefined;
   permissions: Permissions;
 }
 
@@ -19,8 +20,9 @@ const DEFAULT_MAX_SESSIONS = 10_000;
 
 /**
  * per/dpv for a signed-in user from the current policy, evaluated once per session and policy
- * version rather than per token. A session's claims are fixed by its login, and a new login gets a
- * new session id and a new ID token, so the answer changes only with the policy. Sessions beyond
+ * version rather than per token. A session's claims change only at login (a new session id and ID
+ * token) and when the provider re-validates them (a new claimsCheckedAt), so those and the policy
+ * decide when the answer is worked out again. Sessions beyond
  * the bound are forgotten least recently used first (a busy session stays) and simply evaluated again.
  */
 export function policyPermissions(holder: PolicyHolder, logger: Logger, maxSessions = DEFAULT_MAX_SESSIONS): PermissionsResolver {
@@ -28,13 +30,13 @@ export function policyPermissions(holder: PolicyHolder, logger: Logger, maxSessi
   const resolve: PermissionsResolver = (user, sessionId) => {
     const policy = holder.current();
     const hit = remembered.get(sessionId);
-    if (hit && hit.policy === policy && hit.idToken === user.idToken) return hit.permissions;
+    if (hit && hit.policy === policy && hit.idToken === user.idToken && hit.claimsCheckedAt === user.claimsCheckedAt) return hit.permissions;
     const { per, dpv, refused } = evaluatePolicy(policy, user.claims, { explain: false });
     // Reasons only: the refused values are exactly the hostile input that must stay out of logs.
     if (refused.length > 0) logger.warn('policy_grant_refused', { sub: user.sub, refused });
     // Shared by every token of the session from now on: nothing may change it.
     const permissions = deepFreeze({ per, dpv });
-    remembered.set(sessionId, { policy, idToken: user.idToken, permissions });
+    remembered.set(sessionId, { policy, idToken: user.idToken, claimsCheckedAt: user.claimsCheckedAt, permissions });
     return permissions;
   };
   resolve.explain = (user) => explainPermissions(holder.current(), user.claims);

@@ -174,6 +174,9 @@ describe('login through a real OpenID provider, session in SQLite, token minted'
     assert.equal(endSession.origin, provider.issuer);
     assert.ok(endSession.searchParams.get('id_token_hint'));
     assert.equal(endSession.searchParams.get('post_logout_redirect_uri'), `${app.url}/`);
+    assert.equal(endSession.searchParams.get('client_id'), provider.clientId);
+    // Some providers (Glewlwyd) only send the browser back to post_logout_redirect_uri with a state.
+    assert.match(endSession.searchParams.get('state') ?? '', /^[\w-]{16,}$/);
     assert.equal(jar.get('hivekit.sid'), undefined, 'the cookie must be cleared');
     assert.equal(await countSessions(app.dbPath), before - 1);
     assert.equal((await hop(`${app.url}/hivekit-access-token`, { jar: oldCookie })).status, 401);
