@@ -16,6 +16,7 @@ import { liveness, readiness } from './http/health-handlers.ts';
 import { logRequests } from './http/log-requests.ts';
 import { allowListedCors } from './http/allow-listed-cors.ts';
 import { createRateLimits } from './http/rate-limits.ts';
+import { refuseLoginAtOtherHost } from './http/refuse-login-at-other-host.ts';
 import { redirectToPublicOrigin } from './http/redirect-to-public-origin.ts';
 import { refuseCrossSite } from './http/refuse-cross-site.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -123,6 +124,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     refuseCrossSite: refuseCrossSite(config.publicUrl, config.corsAllowedOrigins),
     cors: allowListedCors(config.corsAllowedOrigins),
     startLogin: login.startLogin,
+    ...(config.devMode ? {} : { refuseOtherHost: refuseLoginAtOtherHost(config.publicUrl) }),
     finishLogin: login.finishLogin,
     logout: createLogoutHandler({
       metadata: deps.metadata,

@@ -11,6 +11,7 @@ export const ERRORS = {
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   rate_limited: { status: 429, message: 'Too many requests; retry after the time given in Retry-After.' },
   headers_too_large: { status: 431, message: 'The request headers or cookies are too large.' },
+  wrong_host: { status: 400, message: 'Sign in at the address this service is configured for.' },
   login_expired: { status: 400, message: 'The login attempt expired or was already used. Please sign in again.' },
   state_mismatch: { status: 400, message: 'This sign-in did not start in this browser (blocked cookies or another tab). Please sign in again.' },
   access_denied: { status: 403, message: 'The identity provider refused the sign-in.' },

@@ -10,6 +10,8 @@ export interface RouteHandlers {
   refuseCrossSite: RequestHandler;
   cors: RequestHandler;
   startLogin: RequestHandler;
+  /** Production: refuses a login started at another host than PUBLIC_URL's (http/refuse-login-at-other-host.ts). */
+  refuseOtherHost?: RequestHandler;
   finishLogin: RequestHandler;
   logout: RequestHandler;
   /** Re-validates a session's claims with the provider when they are older than the max age (auth/revalidate-claims.ts). */
@@ -39,7 +41,7 @@ export function createRoutes(h: RouteHandlers): express.Router {
   router.options('/hivekit-access-token', h.cors);
   router.get('/healthz', h.liveness);
   router.get('/readyz', h.readiness);
-  router.get('/login', h.limitLogins, h.session, h.startLogin);
+  router.get('/login', h.limitLogins, h.session, ...(h.refuseOtherHost ? [h.refuseOtherHost] : []), h.startLogin);
   router.get('/oauth2/redirect', h.limitLogins, h.session, h.finishLogin);
   router.post('/logout', h.refuseCrossSite, h.session, h.logout);
   // Server to server, proven by the provider's signed logout token: no cookie and no cross-site check.
