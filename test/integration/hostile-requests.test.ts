@@ -113,7 +113,8 @@ describe('hostile requests', () => {
       try {
         const response = await hop(`${secure.url}/healthz`);
         assert.match(response.headers.get('strict-transport-security') ?? '', /max-age=31536000/);
-        const login = await hop(`${secure.url}/login`, { headers: { 'x-forwarded-proto': 'https' } });
+        // What the proxy passes on: the scheme and the host the browser used.
+        const login = await hop(`${secure.url}/login`, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'bff.example' } });
         const cookie = login.headers.getSetCookie().find((c) => c.startsWith('__Host-hivekit.sid='));
         assert.ok(cookie, 'no session cookie behind a TLS-terminating proxy');
         assert.match(cookie, /; Secure/);
