@@ -11,13 +11,13 @@ function ruleApplies(rule: CompiledRule, claims: Readonly<Record<string, unknown
 }
 
 // A plain assignment of "__proto__" would set the prototype instead of adding the key an id produced.
-function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
   if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }
 
 // Keys come out in code-unit order so equal inputs give byte-identical tokens.
-function toPerClaim(per: Map<string, Map<string, number>>): PerClaim {
+export function toPerClaim(per: Map<string, Map<string, number>>): PerClaim {
   const out: PerClaim = {};
   for (const realm of [...per.keys()].sort()) {
     const patterns = per.get(realm)!;

@@ -1,4 +1,5 @@
 import { LETTERS_BY_MASK } from '../policy/compile-grants.ts';
+import { setOwn, toPerClaim } from '../policy/evaluate-policy.ts';
 import type { DpvClaim, PerClaim } from '../policy/policy-types.ts';
 import { isPatternWithinEveryReading, matchesId, narrowPattern } from './id-patterns.ts';
 import type { ScopeRequest } from './scope-request.ts';
@@ -59,10 +60,6 @@ function requestedEntries(request: ScopeRequest, dropped: DroppedScope[]): Reque
   return entries;
 }
 
-// A plain assignment of "__proto__" would set the prototype instead of adding the key.
-function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-}
 
 /**
  * The intersection of what a caller asks for with what the policy granted: never wider than
@@ -115,16 +112,6 @@ function resultRealm(requested: string, granted: string): string | null {
   return null;
 }
 
-function toPerClaim(per: Map<string, Map<string, number>>): PerClaim {
-  const out: PerClaim = {};
-  for (const realm of [...per.keys()].sort()) {
-    const patterns = per.get(realm)!;
-    const letters: Record<string, string> = {};
-    for (const pattern of [...patterns.keys()].sort()) setOwn(letters, pattern, LETTERS_BY_MASK[patterns.get(pattern)!]!);
-    setOwn(out, realm, letters);
-  }
-  return out;
-}
 
 // Being a realm's data provider for an object the token may no longer touch means nothing to Hivekit.
 function keepCoveredDpv(dpv: DpvClaim, per: PerClaim): DpvClaim {
