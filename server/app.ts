@@ -31,7 +31,7 @@ import { createSessionMiddleware } from './sessions/session-middleware.ts';
 import { createSessionReader } from './sessions/session-reader.ts';
 import type { RedisConnection } from './sessions/redis-client.ts';
 import type { SessionRepository } from './sessions/session-repository.ts';
-import { createTokenSigner } from './tokens/create-token-signer.ts';
+import { createTokenSigner, fixedKey, type HivekitKeySource } from './tokens/create-token-signer.ts';
 import { createTokenHandler, type PermissionsResolver } from './tokens/token-handler.ts';
 
 export interface AppDependencies {
@@ -55,6 +55,8 @@ export interface AppDependencies {
   isDraining?: () => boolean;
   /** Counted when given (METRICS_PORT set). */
   metrics?: Metrics;
+  /** The Hivekit key in force (HIVEKIT_SECRET_FILE's holder); config.hivekit's when not given. */
+  hivekitKeys?: HivekitKeySource;
 }
 
 const DEFAULT_PUBLIC_DIR = packagePath('public');
@@ -96,8 +98,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     requestOfflineAccess: config.oidc.requestOfflineAccess,
   });
   const signer = createTokenSigner({
-    secret: config.hivekit.secret,
-    secretId: config.hivekit.secretId,
+    keys: deps.hivekitKeys ?? fixedKey({ kid: config.hivekit.secretId, secret: config.hivekit.secret }),
     issuer: config.hivekit.issuer,
     tenantId: config.hivekit.tenantId,
     ttlSeconds: config.hivekit.tokenTtlSeconds,

@@ -10,8 +10,10 @@ import type { Config } from './config/load-config.ts';
 import { createJsonLogger, type Logger } from './logging/logger.ts';
 import { createMetrics, type Metrics } from './metrics/create-metrics.ts';
 import { createPolicyHolder, type PolicyHolder } from './policy/create-policy-holder.ts';
+import { readHivekitSecretFile } from './config/hivekit-secret-file.ts';
 import { openSessionStore } from './sessions/open-session-store.ts';
 import type { SessionRepository } from './sessions/session-repository.ts';
+import { createKeyHolder, type KeyHolder } from './tokens/create-key-holder.ts';
 import { policyPermissions } from './tokens/policy-permissions.ts';
 import type { PermissionsResolver } from './tokens/token-handler.ts';
 
@@ -39,6 +41,8 @@ export interface BuiltProduct {
   sessions: SessionRepository;
   metadata: MetadataSource;
   policy: PolicyHolder | undefined;
+  /** HIVEKIT_SECRET_FILE's holder (reload on SIGHUP); undefined with HIVEKIT_SECRET. */
+  hivekitKeys: KeyHolder | undefined;
   logger: Logger;
   /** Prometheus metrics; undefined unless METRICS_PORT is set. */
   metrics: Metrics | undefined;
@@ -62,8 +66,10 @@ export async function build(config: Config, overrides: BuildOverrides = {}): Pro
     ...(overrides.now ? { now: overrides.now } : {}),
     ...(overrides.busyTimeoutMs !== undefined ? { busyTimeoutMs: overrides.busyTimeoutMs } : {}),
   });
+  const hivekitKeys = createHivekitKeys(config, logger);
   const close = async () => {
     policy?.holder.close();
+    hivekitKeys?.close();
     await store.close();
   };
   let draining = false;
@@ -107,11 +113,12 @@ export async function build(config: Config, overrides: BuildOverrides = {}): Pro
       providerUp: providerState.isUp,
       isDraining: () => draining,
       metrics,
+      hivekitKeys,
       ...(overrides.now ? { now: overrides.now } : {}),
       ...overrides.app,
     });
     return {
-      app, sessions: store.sessions, metadata, policy: policy?.holder, logger, metrics, close,
+      app, sessions: store.sessions, metadata, policy: policy?.holder, hivekitKeys, logger, metrics, close,
       beginDrain: () => { draining = true; },
     };
   } catch (error) {
@@ -127,4 +134,17 @@ async function loadPolicy(config: Config, logger: Logger, onReload: (applied: bo
   }
   const holder = await createPolicyHolder({ path: resolve(config.permissionsFile), logger, onReload });
   return { holder, permissionsFor: policyPermissions(holder, logger) };
+}
+
+function createHivekitKeys(config: Config, logger: Logger): KeyHolder | undefined {
+  const path = config.hivekit.secretFile;
+  if (path === undefined) return undefined;
+  const checks = {
+    isProduction: config.isProduction,
+    otherSecrets: { sessionSecrets: config.session.secrets, clientSecret: config.oidc.clientSecret },
+  };
+  return createKeyHolder({
+    path, logger, initial: { kid: config.hivekit.secretId, secret: config.hivekit.secret },
+    read: () => readHivekitSecretFile(path, checks),
+  });
 }

@@ -37,7 +37,7 @@ async function main(env: RawSettings): Promise<void> {
   }
   const product = await build(config, { logger });
   closers.unshift(product.close);
-  const { app, policy } = product;
+  const { app, policy, hivekitKeys } = product;
   const server = await listen(app, config);
   if (product.metrics && config.metrics) {
     const metricsServer = createMetricsServer(product.metrics.registry);
@@ -48,10 +48,11 @@ async function main(env: RawSettings): Promise<void> {
   if (devProvider) process.stdout.write(`\n${devProvider.banner()}\n\n`);
   logger.info('listening', { url: config.publicUrl, host: config.host, port: config.port, devMode: config.devMode });
   handleSignals(server, { closers, beginDrain: product.beginDrain, shutdown: config.shutdown }, logger);
-  // Always handled: Node's default for SIGHUP is to exit, and operators send it to reload the policy.
+  // Always handled: Node's default for SIGHUP is to exit, and operators send it to reload the policy and the secret file.
   process.on('SIGHUP', () => {
     if (policy) void policy.reload();
     else logger.info('policy_reload_skipped', { reason: 'no PERMISSIONS_FILE' });
+    hivekitKeys?.reload();
   });
   process.on('unhandledRejection', (reason: unknown) => {
     logger.error('unhandled_rejection', { error: reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason) });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { TOKEN_ENDPOINT_AUTH_METHODS, type TokenEndpointAuthMethod } from '../auth/client-auth.ts';
 import { parseClientKey, type ClientKey } from '../auth/client-key.ts';
-import { checkSecretReuse, checkSecretStrength } from './check-secrets.ts';
+import { checkSecretReuse, checkSecretStrength, decodeHivekitSecret } from './check-secrets.ts';
+import { readHivekitSecretFile } from './hivekit-secret-file.ts';
 import { HTTPS_WITHOUT_TRUSTED_PROXY } from './config-warnings.ts';
 import { checkSessionStore, type SessionStoreSettings } from './check-session-store.ts';
 import { LOG_LEVELS, type LogLevel } from '../logging/logger.ts';
@@ -52,8 +53,11 @@ export interface Config {
   };
   readonly hivekit: {
     readonly tenantId: string;
+    /** At start: from HIVEKIT_SECRET and HIVEKIT_SECRET_ID, or read from the secret file. */
     readonly secret: Buffer;
     readonly secretId: string;
+    /** HIVEKIT_SECRET_FILE: re-read on change and SIGHUP (tokens/create-key-holder.ts). */
+    readonly secretFile: string | undefined;
     readonly issuer: string;
     readonly tokenTtlSeconds: number;
   };
@@ -88,10 +92,6 @@ function isProductionEnv(env: RawSettings): boolean {
   return (env.NODE_ENV ?? '').trim() === 'production';
 }
 
-// RFC 4648 §4 alphabet with mandatory padding: "strict" means no URL-safe characters, no whitespace.
-const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-// RFC 7518 §3.2: an HS256 key must be at least 256 bits.
-const MIN_HS256_KEY_BYTES = 32;
 const MIN_SESSION_SECRET_CHARS = 32;
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
@@ -140,7 +140,12 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
   const scope = text('OIDC_SCOPE');
   if (scope && !scope.split(/\s+/).includes('openid')) problems.push(`OIDC_SCOPE: got ${JSON.stringify(scope)}; expected ${specOf('OIDC_SCOPE').expected}`);
   const sessionSecrets = checkSessionSecrets(text('SESSION_SECRET'), problems);
-  const hivekitSecret = checkHivekitSecret(text('HIVEKIT_SECRET'), problems);
+  const secretFile = raw.HIVEKIT_SECRET_FILE;
+  // Dev mode's generated secret is a default, not a choice: only the environment's values clash with the file.
+  if (secretFile !== undefined && (nonEmpty(env.HIVEKIT_SECRET) || nonEmpty(env.HIVEKIT_SECRET_ID))) {
+    problems.push('HIVEKIT_SECRET_FILE: set together with HIVEKIT_SECRET or HIVEKIT_SECRET_ID; set either the file or both variables');
+  }
+  const hivekitSecret = secretFile === undefined ? decodeHivekitSecret(text('HIVEKIT_SECRET'), 'HIVEKIT_SECRET', problems) : Buffer.alloc(0);
   const idle = integer('SESSION_IDLE_TIMEOUT_SECONDS', 300, 2_592_000);
   const absolute = integer('SESSION_ABSOLUTE_TIMEOUT_SECONDS', 300, 31_536_000);
   const host = text('HOST');
@@ -150,7 +155,7 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
   for (const name of ['HIVEKIT_TENANT_ID', 'HIVEKIT_SECRET_ID', 'OIDC_CLIENT_ID']) {
     if (/[^\x20-\x7e]/.test(raw[name] ?? '')) problems.push(`${name}: contains control or non-ASCII characters`);
   }
-  if (devMode && nonEmpty(env.HIVEKIT_SECRET) && !LOOPBACK_HOSTS.has(host)) {
+  if (devMode && (nonEmpty(env.HIVEKIT_SECRET) || nonEmpty(env.HIVEKIT_SECRET_FILE)) && !LOOPBACK_HOSTS.has(host)) {
     problems.push(`HIVEKIT_SECRET: set while in dev mode on HOST=${host}; the embedded provider's published demo users would get tokens signed with it. Set OIDC_ISSUER for a real provider, or keep HOST on 127.0.0.1`);
   }
   if (absolute < idle) problems.push('SESSION_ABSOLUTE_TIMEOUT_SECONDS: must not be shorter than SESSION_IDLE_TIMEOUT_SECONDS');
@@ -165,6 +170,9 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
     checkSecretReuse(secrets, problems);
     if (raw.TRUST_PROXY === 'false' && publicUrl.startsWith('https:')) problems.push(`TRUST_PROXY: ${HTTPS_WITHOUT_TRUSTED_PROXY}`);
   }
+  const fromFile = secretFile === undefined ? undefined
+    : readHivekitSecretFile(secretFile, { isProduction, otherSecrets: { sessionSecrets, clientSecret: raw.OIDC_CLIENT_SECRET ?? '' } });
+  if (fromFile && !fromFile.ok) problems.push(...fromFile.problems);
 
   const config: Config = {
     isProduction,
@@ -210,8 +218,9 @@ export function loadConfig(env: RawSettings, devDefaults: RawSettings = {}): Con
     },
     hivekit: {
       tenantId: text('HIVEKIT_TENANT_ID'),
-      secret: hivekitSecret,
-      secretId: text('HIVEKIT_SECRET_ID'),
+      secret: fromFile?.ok ? fromFile.key.secret : hivekitSecret,
+      secretId: fromFile?.ok ? fromFile.key.kid : secretFile === undefined ? text('HIVEKIT_SECRET_ID') : '',
+      secretFile,
       issuer: text('HIVEKIT_ISSUER'),
       tokenTtlSeconds: integer('TOKEN_TTL_SECONDS', 60, 86_400),
     },
@@ -306,19 +315,6 @@ function checkSessionSecrets(value: string, problems: string[]): string[] {
     }
   });
   return secrets;
-}
-
-function checkHivekitSecret(value: string, problems: string[]): Buffer {
-  if (!value) return Buffer.alloc(0);
-  if (!STRICT_BASE64.test(value)) {
-    problems.push('HIVEKIT_SECRET: not strict base64 (A-Z a-z 0-9 + / with = padding, no spaces or URL-safe characters)');
-    return Buffer.alloc(0);
-  }
-  const secret = Buffer.from(value, 'base64');
-  if (secret.length < MIN_HS256_KEY_BYTES) {
-    problems.push(`HIVEKIT_SECRET: decodes to ${secret.length} bytes; HS256 needs at least ${MIN_HS256_KEY_BYTES}`);
-  }
-  return secret;
 }
 
 function parseTrustProxy(value: string, problems: string[]): boolean | number | string {

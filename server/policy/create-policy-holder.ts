@@ -1,7 +1,4 @@
-import { watch as watchDirectory } from 'node:fs';
-import type { FSWatcher } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { watchFile } from '../files/watch-file.ts';
 import type { Logger } from '../logging/logger.ts';
 import { formatPolicyProblem, loadPolicyFile } from './load-policy-file.ts';
 import type { CompiledPolicy, PolicyProblem } from './policy-types.ts';
@@ -36,16 +33,10 @@ export class PolicyLoadError extends Error {
   }
 }
 
-// A ConfigMap volume holds policy.json -> ..data/policy.json and updates by renaming a new
-// ..data_tmp link over ..data, so the policy file's own name sees no event then.
-const CONFIGMAP_DATA_LINK = '..data';
-
 /**
  * Loads the policy (throwing PolicyLoadError listing every problem, so startup fails closed) and keeps
- * it current. The directory is watched rather than the file because editors and Kubernetes ConfigMaps
- * replace the file by rename, which ends a watch on the file itself; unchanged content is ignored.
- * Only events naming the file or the ConfigMap link count: the folder may hold files that change all
- * the time, such as a session database's journal, and they must not postpone a revoked grant.
+ * it current (files/watch-file.ts: its folder is watched, so editors' and ConfigMaps' renames are
+ * seen); unchanged content is ignored.
  */
 export async function createPolicyHolder(options: PolicyHolderOptions): Promise<PolicyHolder> {
   const { path, logger, watch = true, debounceMs = 200, maxDelayMs = 1000 } = options;
@@ -55,9 +46,7 @@ export async function createPolicyHolder(options: PolicyHolderOptions): Promise<
   let currentText = first.text;
   let rejectedText: string | null = null;
   let queue: Promise<unknown> = Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
-  let deadline: number | undefined;
-  let watcher: FSWatcher | undefined;
+  let stopWatching: (() => void) | undefined;
   let closed = false;
   logger.info('policy_loaded', { path, version: policy.version, rules: policy.rules.length, warnings: first.warnings });
 
@@ -88,25 +77,12 @@ export async function createPolicyHolder(options: PolicyHolderOptions): Promise<
     return run;
   };
 
-  const fileName = basename(resolve(path));
-  // Linux may give no name (e.g. when the event queue overflowed): that could be the policy.
-  const isPolicyEvent = (name: string | null) => name === null || name === fileName || name === CONFIGMAP_DATA_LINK;
-  const reloadWhenQuiet = () => {
-    const now = performance.now();
-    deadline ??= now + maxDelayMs;
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      deadline = undefined;
-      void enqueue(true);
-    }, Math.min(debounceMs, deadline - now));
-    timer.unref();
-  };
-
   if (watch) {
-    watcher = watchDirectory(dirname(resolve(path)), { persistent: false }, (_event, name) => {
-      if (isPolicyEvent(name)) reloadWhenQuiet();
+    stopWatching = watchFile({
+      path, debounceMs, maxDelayMs,
+      onChange: () => void enqueue(true),
+      onError: (error) => logger.warn('policy_watch_failed', { path, error: error.message }),
     });
-    watcher.on('error', (error) => logger.warn('policy_watch_failed', { path, error: error.message }));
   }
 
   return {
@@ -114,8 +90,7 @@ export async function createPolicyHolder(options: PolicyHolderOptions): Promise<
     reload: () => enqueue(false),
     close: () => {
       closed = true;
-      clearTimeout(timer);
-      watcher?.close();
+      stopWatching?.();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { nanoid } from 'nanoid';
+import type { HivekitKey } from '../config/hivekit-secret-file.ts';
 import { AppError } from '../errors/app-error.ts';
 
 export type Permissions = Record<string, Record<string, string>>;
@@ -23,9 +24,18 @@ export interface MintedToken {
   jti: string;
 }
 
+/** The key in force: fixed (HIVEKIT_SECRET) or the secret file's latest good contents. */
+export interface HivekitKeySource {
+  current(): HivekitKey;
+}
+
+export function fixedKey(key: HivekitKey): HivekitKeySource {
+  return { current: () => key };
+}
+
 export interface TokenSignerOptions {
-  secret: Buffer;
-  secretId: string;
+  /** Read at each mint, so a rotated key signs from the next token on. */
+  keys: HivekitKeySource;
   issuer: string;
   tenantId: string;
   ttlSeconds: number;
@@ -42,20 +52,28 @@ const MAX_TTL_SECONDS = 86_400;
 export const DEFAULT_MAX_TOKEN_BYTES = 8192;
 
 export function createTokenSigner(options: TokenSignerOptions) {
-  if (options.secret.length < MIN_KEY_BYTES) throw new Error(`HS256 secret must be at least ${MIN_KEY_BYTES} bytes`);
   if (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds < MIN_TTL_SECONDS || options.ttlSeconds > MAX_TTL_SECONDS) {
     throw new Error(`token TTL must be an integer in ${MIN_TTL_SECONDS}..${MAX_TTL_SECONDS} seconds`);
   }
-  if (!options.secretId) throw new Error('secret id (kid) must not be empty');
-  // A KeyObject prepared once: given a Buffer, jsonwebtoken tries to parse it as a PEM key on every sign.
-  const key: KeyObject = createSecretKey(options.secret);
   const now = options.now ?? Date.now;
   const maxTokenBytes = options.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES;
-  // iat comes from the injected clock: jsonwebtoken keeps a payload iat rather than reading Date.now().
-  const signOptions: jwt.SignOptions = { algorithm: 'HS256', keyid: options.secretId };
+  let prepared: { source: HivekitKey; key: KeyObject; signOptions: jwt.SignOptions } | undefined;
+  const prepare = (source: HivekitKey) => {
+    if (source.secret.length < MIN_KEY_BYTES) throw new Error(`HS256 secret must be at least ${MIN_KEY_BYTES} bytes`);
+    if (!source.kid) throw new Error('secret id (kid) must not be empty');
+    // A KeyObject prepared once per key: given a Buffer, jsonwebtoken tries to parse it as a PEM key on every sign.
+    return { source, key: createSecretKey(source.secret), signOptions: { algorithm: 'HS256', keyid: source.kid } satisfies jwt.SignOptions };
+  };
+  const currentKey = () => {
+    const source = options.keys.current();
+    if (prepared?.source !== source) prepared = prepare(source);
+    return prepared;
+  };
+  currentKey();
 
   return {
     mint(subject: string, per: Permissions, dpv: DataProviderLinks): MintedToken {
+      // iat comes from the injected clock: jsonwebtoken keeps a payload iat rather than reading Date.now().
       const iat = Math.floor(now() / 1000);
       const claims: HivekitClaims = {
         tnd: options.tenantId,
@@ -67,6 +85,7 @@ export function createTokenSigner(options: TokenSignerOptions) {
         per,
         dpv,
       };
+      const { key, signOptions } = currentKey();
       const token = jwt.sign(claims, key, signOptions);
       if (token.length > maxTokenBytes) {
         throw new AppError('token_too_large', { detail: `token of ${token.length} bytes exceeds the cap of ${maxTokenBytes}` });

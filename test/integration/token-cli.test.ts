@@ -3,10 +3,10 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
-import { createTokenSigner } from '../../server/tokens/create-token-signer.ts';
+import { createTokenSigner, fixedKey } from '../../server/tokens/create-token-signer.ts';
 
 const SECRET = Buffer.alloc(32, 'explain-token-secret');
-const mint = (secretId: string) => createTokenSigner({ secret: SECRET, secretId, issuer: 'platform.hivekit.io', tenantId: 'tenant-1', ttlSeconds: 900 }).mint('alice', {}, {}).token;
+const mint = (secretId: string) => createTokenSigner({ keys: fixedKey({ secret: SECRET, kid: secretId }), issuer: 'platform.hivekit.io', tenantId: 'tenant-1', ttlSeconds: 900 }).mint('alice', {}, {}).token;
 
 test('npm run token -- verify explains a token with the configured secret and exits 0, 1 for a bad one', async () => {
   const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
-import { createTokenSigner } from '../../server/tokens/create-token-signer.ts';
+import { createTokenSigner, fixedKey } from '../../server/tokens/create-token-signer.ts';
 
 const SECRET = Buffer.alloc(32, 9);
-const base = { secret: SECRET, secretId: 'kid-1', issuer: 'platform.hivekit.io', tenantId: 'tenant-1', ttlSeconds: 900, now: () => 1_700_000_000_500 };
+const base = { keys: fixedKey({ secret: SECRET, kid: 'kid-1' }), issuer: 'platform.hivekit.io', tenantId: 'tenant-1', ttlSeconds: 900, now: () => 1_700_000_000_500 };
 
 describe('createTokenSigner', () => {
   it('mints an HS256 token with the kid header and exactly the contract claims', () => {
@@ -29,8 +29,21 @@ describe('createTokenSigner', () => {
   });
 
   it('refuses a key under 32 bytes, which jsonwebtoken itself would accept', () => {
-    assert.throws(() => createTokenSigner({ ...base, secret: Buffer.alloc(31) }), /at least 32 bytes/);
-    assert.throws(() => createTokenSigner({ ...base, secret: Buffer.alloc(0) }), /at least 32 bytes/);
+    assert.throws(() => createTokenSigner({ ...base, keys: fixedKey({ secret: Buffer.alloc(31), kid: 'kid-1' }) }), /at least 32 bytes/);
+    assert.throws(() => createTokenSigner({ ...base, keys: fixedKey({ secret: Buffer.alloc(0), kid: 'kid-1' }) }), /at least 32 bytes/);
+  });
+
+  it('signs with the key its source holds at each mint: a rotated key signs from the next token on', () => {
+    const NEW_SECRET = Buffer.alloc(32, 7);
+    let key = { secret: SECRET, kid: 'kid-1' };
+    const signer = createTokenSigner({ ...base, keys: { current: () => key } });
+    const before = signer.mint('a', {}, {}).token;
+    key = { secret: NEW_SECRET, kid: 'kid-2' };
+    const after = signer.mint('a', {}, {}).token;
+    const verify = (token: string, secret: Buffer) => jwt.verify(token, secret, { algorithms: ['HS256'], clockTimestamp: 1_700_000_000, complete: true });
+    assert.equal(verify(before, SECRET).header.kid, 'kid-1');
+    assert.equal(verify(after, NEW_SECRET).header.kid, 'kid-2');
+    assert.throws(() => verify(after, SECRET), /invalid signature/);
   });
 
   it('refuses a TTL of 0 or outside 60..86400 seconds', () => {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createTokenSigner } from '../../server/tokens/create-token-signer.ts';
+import { createTokenSigner, fixedKey } from '../../server/tokens/create-token-signer.ts';
 import { explainToken, type TokenExpectations } from '../../server/tokens/explain-token.ts';
 
 const SECRET = Buffer.alloc(32, 'explain-token-secret');
 const NOW = 1_800_000_000;
 const expected: TokenExpectations = { secret: SECRET, secretId: 'kid-1', tenantId: 'tenant-1', issuer: 'platform.hivekit.io', now: NOW };
 const mint = (overrides: Partial<{ secret: Buffer; secretId: string; tenantId: string; at: number }> = {}) => createTokenSigner({
-  secret: overrides.secret ?? SECRET, secretId: overrides.secretId ?? 'kid-1', issuer: 'platform.hivekit.io',
+  keys: fixedKey({ secret: overrides.secret ?? SECRET, kid: overrides.secretId ?? 'kid-1' }), issuer: 'platform.hivekit.io',
   tenantId: overrides.tenantId ?? 'tenant-1', ttlSeconds: 900, now: () => (overrides.at ?? NOW - 60) * 1000,
 }).mint('alice', { london: { 'riders/*': 'R' } }, {}).token;
 const failed = (token: string) => explainToken(token, expected).filter((finding) => !finding.ok).map((finding) => finding.part);
