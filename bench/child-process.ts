@@ -49,11 +49,13 @@ export async function startChild(options: {
   readyPath: string;
   /** Extra node flags, e.g. --cpu-prof (which NODE_OPTIONS refuses). */
   nodeArgs?: readonly string[];
+  /** In place of `npm start`'s flags (tsx): [] for the compiled build in dist/. */
+  startFlags?: readonly string[];
   timeoutMs?: number;
 }): Promise<RunningChild> {
   const fd = openSync(options.logFile, 'a');
   const started = performance.now();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...startScriptNodeFlags(), options.script], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...(options.startFlags ?? startScriptNodeFlags()), options.script], {
     cwd: PROJECT_ROOT,
     env: {
       PATH: process.env.PATH ?? '',

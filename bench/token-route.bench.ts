@@ -10,6 +10,7 @@ import { logIn, sessionIdOf, signedSessionCookie } from './log-in.ts';
 import { TOKEN_HEADERS, TOKEN_PATH } from './load.ts';
 import { codeFingerprint, describeMachine } from './machine.ts';
 import { countStoreWrites, measureCleanupStall, measureLatencies, runInterleaved, runRound, type Target } from './measure-phases.ts';
+import { measureOperatorsSection, renderOperatorsReport, type OperatorsSettings } from './operators-section.ts';
 import { measureRedisSection, type RedisSettings } from './redis-section.ts';
 import { renderRedisOnlyReport, renderReport, verdicts, type BenchResults, type BenchSettings } from './report.ts';
 import { countRows, createFilledCopy, readSessionRow, spreadSessionIds, type SessionRow } from './session-tables.ts';
@@ -18,6 +19,7 @@ import { summariseCpuProfile } from './summarise-cpu-profile.ts';
 // BENCH_QUICK=1: short rounds and small tables, to try the harness (the report is not written to docs/).
 // BENCH_PROFILE_DIR=<dir>: keep the raw .cpuprofile of section 8 there (open it in Chrome DevTools).
 // `npm run bench -- --only redis` (or BENCH_ONLY=redis): section 9 alone, printed, docs/ left as it is.
+// `npm run bench -- --only operators`: section 10 (the compiled build: start-up, peak RSS, metrics on) alone, likewise.
 const quick = process.env.BENCH_QUICK === '1';
 const PROFILE_SECONDS = 8;
 const SETTINGS: BenchSettings = {
@@ -52,6 +54,9 @@ const REDIS_SETTINGS: RedisSettings = {
   sequentialRequests: SEQUENTIAL_WRITE_CHECKS,
 };
 const REDIS_SERVER = '/usr/bin/redis-server';
+const OPERATORS_SETTINGS: OperatorsSettings = {
+  connections: SETTINGS.connections, starts: 3, warmupSeconds: quick ? 1 : 3, roundSeconds: quick ? 2 : 3, rounds: quick ? 3 : 5,
+};
 
 async function main(): Promise<void> {
   const began = performance.now();
@@ -65,6 +70,13 @@ async function main(): Promise<void> {
   try {
     const machine = describeMachine();
     const codeAtStart = codeFingerprint();
+    if (only === 'operators') {
+      const operators = await measureOperatorsSection({ workDir, settings: OPERATORS_SETTINGS, children, say });
+      process.stdout.write(`${renderOperatorsReport(operators)}\n`);
+      if (codeFingerprint() !== codeAtStart) say('server/ or the dependencies changed during the run: the report above may mix versions');
+      say(`done in ${Math.round((performance.now() - began) / 1000)} s (section 10: ${Math.round(operators.seconds)} s)`);
+      return;
+    }
     if (only === 'redis') {
       const redis = await measureRedisSection({ workDir, settings: REDIS_SETTINGS, children, say });
       const runSeconds = (performance.now() - began) / 1000;
@@ -173,14 +185,14 @@ async function profileTokenRoute(options: {
   return { summary, seconds: PROFILE_SECONDS, requests: warm.ok + measured.ok };
 }
 
-/** `--only redis`, `--only=redis` or BENCH_ONLY=redis; nothing: the whole bench. */
-function onlySection(args: readonly string[], fromEnv: string | undefined): 'redis' | undefined {
+/** `--only redis|operators`, `--only=…` or BENCH_ONLY=…; nothing: the whole bench. */
+function onlySection(args: readonly string[], fromEnv: string | undefined): 'redis' | 'operators' | undefined {
   const at = args.findIndex((arg) => arg === '--only' || arg.startsWith('--only='));
   const value = at === -1 ? fromEnv || undefined : args[at]!.startsWith('--only=') ? args[at]!.slice('--only='.length) : args[at + 1];
   const unknown = args.filter((_arg, i) => i !== at && !(args[at] === '--only' && i === at + 1));
-  if (unknown.length > 0) throw new Error(`unknown arguments: ${unknown.join(' ')}; the bench takes only --only redis`);
-  if (value === undefined || value === 'redis') return value;
-  throw new Error(`--only ${value}: the only section that runs alone is redis`);
+  if (unknown.length > 0) throw new Error(`unknown arguments: ${unknown.join(' ')}; the bench takes only --only redis|operators`);
+  if (value === undefined || value === 'redis' || value === 'operators') return value;
+  throw new Error(`--only ${value}: the sections that run alone are redis and operators`);
 }
 
 function isoSeconds(): string {
