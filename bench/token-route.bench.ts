@@ -142,8 +142,10 @@ async function main(): Promise<void> {
     say('9. Redis session store');
     results.redis = await measureRedisSection({ workDir, settings: REDIS_SETTINGS, children, say });
 
+    const operators = await measureOperatorsSection({ workDir, settings: OPERATORS_SETTINGS, children, say });
+
     results.runSeconds = (performance.now() - began) / 1000;
-    const report = renderReport(results);
+    const report = `${renderReport(results)}\n${renderOperatorsReport(operators)}`;
     process.stdout.write(`${report}\n`);
     if (codeFingerprint() !== codeAtStart) {
       // Products started later in the run would have run other code than the first ones.
