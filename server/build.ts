@@ -8,7 +8,7 @@ import { createMetadataSource, type MetadataSource } from './auth/provider-metad
 import { createProviderState } from './auth/provider-state.ts';
 import type { Config } from './config/load-config.ts';
 import { createJsonLogger, type Logger } from './logging/logger.ts';
-import { createMetrics, type Metrics } from './metrics/create-metrics.ts';
+import type { Metrics } from './metrics/create-metrics.ts';
 import { createPolicyHolder, type PolicyHolder } from './policy/create-policy-holder.ts';
 import { readHivekitSecretFile } from './config/hivekit-secret-file.ts';
 import { openSessionStore } from './sessions/open-session-store.ts';
@@ -77,6 +77,8 @@ export async function build(config: Config, overrides: BuildOverrides = {}): Pro
     let metadata: MetadataSource | undefined;
     const providerState = createProviderState(() => metadata?.isLoaded() ?? false);
     if (config.metrics) {
+      // Loaded only when asked for: prom-client's registry costs memory in every process otherwise.
+      const { createMetrics } = await import('./metrics/create-metrics.ts');
       metrics = createMetrics({
         sessionStore: store.sessions,
         providerUp: providerState.isUp,

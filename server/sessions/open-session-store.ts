@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import type { Config } from '../config/load-config.ts';
 import type { Logger } from '../logging/logger.ts';
-import { connectRedis, type RedisConnection } from './redis-client.ts';
-import { openRedisSessionStore } from './redis-session-store.ts';
+import type { RedisConnection } from './redis-client.ts';
 import type { SessionRepository } from './session-repository.ts';
 import { openSqliteSessionStore } from './sqlite-session-store.ts';
 
@@ -18,6 +17,8 @@ export async function openSessionStore(config: Config, options: { logger: Logger
   const lifetimes = { idleTimeoutSeconds: config.session.idleTimeoutSeconds, absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds };
   const clock = options.now ? { now: options.now } : {};
   if (config.session.store.kind === 'redis') {
+    // Loaded only for Redis: the client and its modules are most of an idle process's memory otherwise.
+    const [{ connectRedis }, { openRedisSessionStore }] = await Promise.all([import('./redis-client.ts'), import('./redis-session-store.ts')]);
     const redis = connectRedis({ url: config.session.store.redisUrl!, logger: options.logger });
     const sessions = openRedisSessionStore({ redis, keyPrefix: config.session.store.redisKeyPrefix, logger: options.logger, ...lifetimes, ...clock });
     return { sessions, redis, close: async () => { await sessions.close(); await redis.close(); } };
