@@ -18,11 +18,12 @@ export interface ThroughputResult {
  * Closed-loop saturation with autocannon: `connections` keep-alive connections, one request in
  * flight on each. Cookies rotate over `cookies` round-robin across all connections.
  */
-export function measureThroughput(url: string, cookies: readonly string[], options: { connections: number; seconds: number }): Promise<ThroughputResult> {
+export function measureThroughput(url: string, cookies: readonly string[], options: { connections: number; seconds: number; path?: string }): Promise<ThroughputResult> {
   let next = 0;
+  const path = options.path ?? TOKEN_PATH;
   const rotate: AutocannonRequest = {
     method: 'GET',
-    path: TOKEN_PATH,
+    path,
     setupRequest: (req) => {
       req.headers = { ...req.headers, ...TOKEN_HEADERS, cookie: cookies[next++ % cookies.length]! };
       return req;
@@ -30,7 +31,7 @@ export function measureThroughput(url: string, cookies: readonly string[], optio
   };
   // One cookie: a fixed request, so autocannon builds it once, as it would for any plain GET.
   const requests: AutocannonRequest[] = cookies.length === 1
-    ? [{ method: 'GET', path: TOKEN_PATH, headers: { ...TOKEN_HEADERS, cookie: cookies[0]! } }]
+    ? [{ method: 'GET', path, headers: { ...TOKEN_HEADERS, cookie: cookies[0]! } }]
     : [rotate];
   return new Promise((resolve, reject) => {
     autocannon({ url, connections: options.connections, duration: options.seconds, requests, timeout: 30 }, (error, result) => {

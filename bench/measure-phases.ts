@@ -10,6 +10,8 @@ export interface Target {
   cookies: readonly string[];
   /** The product's SQLite file, watched for commits while the target is under load. */
   dbPath?: string;
+  /** Path and query asked for; the token route without parameters unless given. */
+  path?: string;
   /** The product's Redis: its command counts and CPU are taken around every round. */
   redis?: RedisProbe;
 }
@@ -44,7 +46,7 @@ export async function runRound(target: Target, options: { connections: number; s
   const ownBefore = process.cpuUsage();
   const machineBefore = sampleMachine();
   const started = performance.now();
-  const result = await measureThroughput(target.child.url, target.cookies, options);
+  const result = await measureThroughput(target.child.url, target.cookies, { ...options, ...(target.path ? { path: target.path } : {}) });
   const wallMs = performance.now() - started;
   const machine = sampleMachine();
   const own = process.cpuUsage(ownBefore);

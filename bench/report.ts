@@ -32,6 +32,8 @@ export interface BenchResults {
   settings: BenchSettings;
   bodyBytes: { token: number; bare: number };
   one: InterleavedResult;
+  /** One session asking for one realm (`?realm=london`): what downscoping costs the token route. */
+  oneRealm?: InterleavedResult;
   fifty: InterleavedResult;
   latency: Record<string, LatencySummary>;
   memory: { bare: ProcessSample; product: ProcessSample };
@@ -58,7 +60,9 @@ export interface Verdict {
   met: boolean;
 }
 
-const TARGET_RATIO = 0.5;
+// Issue 12: the SQLite token route stays at 60 % of the bare route or more (issue 7 asked for 50 %).
+const TARGET_RATIO = 0.6;
+export const ONE_REALM_QUERY = '?realm=london';
 const FLOOR_RATIO = 0.45;
 const P99_FACTOR = 2.5;
 const SIZE_TOLERANCE = 0.1;
@@ -76,7 +80,7 @@ export function verdicts(results: BenchResults): Verdict[] {
   const list: Verdict[] = [];
   for (const [label, run] of [['one session', results.one], ['50 sessions', results.fifty]] as const) {
     const ratio = median(ratios(run, 1, 0));
-    list.push({ target: `token/bare ≥ 50 % with ${label} (median of per-round ratios)`, measured: `${pct(ratio)}${ratio < FLOOR_RATIO ? ' (below the 45 % floor)' : ''}`, met: ratio >= TARGET_RATIO });
+    list.push({ target: `token/bare ≥ ${pct(TARGET_RATIO)} with ${label} (median of per-round ratios)`, measured: `${pct(ratio)}${ratio < FLOOR_RATIO ? ' (below the 45 % floor)' : ''}`, met: ratio >= TARGET_RATIO });
   }
   const { bare, token } = results.latency as { bare: LatencySummary; token: LatencySummary };
   list.push({ target: `p99 at ${results.settings.latencyRate} req/s ≤ ${P99_FACTOR}× bare`, measured: `${ms(token.p99)} vs ${ms(bare.p99)} = ${(token.p99 / bare.p99).toFixed(2)}×`, met: token.p99 <= P99_FACTOR * bare.p99 });
@@ -131,6 +135,11 @@ export function renderReport(results: BenchResults): string {
   ]);
   out.push(`## 1. Throughput, one session (${s.connections} connections)`, '');
   out.push(...throughputTable(results.one), '');
+  if (results.oneRealm) {
+    out.push(`## 1b. Throughput, one session asking for one realm (\`${ONE_REALM_QUERY}\`)`, '');
+    out.push('The same session and bare route as section 1 (the bare route ignores the query); the product mints a token narrowed to the realm, which it works out once per session, policy version and request shape.', '');
+    out.push(...throughputTable(results.oneRealm), '');
+  }
   out.push(`## 2. Throughput, 50 sessions (${s.connections} connections, cookies rotating round-robin)`, '');
   out.push('Sessions from 50 logins through the provider (alice, bob and carol in turn, so three different policies). The bare route gets the same rotating Cookie headers.', '');
   out.push(...throughputTable(results.fifty), '');
@@ -214,8 +223,12 @@ function reading(results: BenchResults): string[] {
   const fifty = median(ratios(results.fifty, 1, 0));
   const bareCpu = medianOf(results.one, 0, (r) => r.cpuMsPerRequest);
   const tokenCpu = medianOf(results.one, 1, (r) => r.cpuMsPerRequest);
-  const state = (ratio: number) => (ratio >= TARGET_RATIO ? 'meets the 50 % target' : ratio >= FLOOR_RATIO ? 'is between the 45 % floor and the 50 % target' : 'is below the 45 % floor');
-  lines.push(`- **Throughput**: the token route serves ${pct(one)} of the bare route with one session and ${pct(fifty)} with 50 sessions; ${one >= TARGET_RATIO && fifty >= TARGET_RATIO ? 'both meet the 50 % target' : `one session ${state(one)}, 50 sessions ${state(fifty)}`}. Per request the product spends ${tokenCpu.toFixed(3)} ms of CPU against ${bareCpu.toFixed(3)} ms for the bare route (${(tokenCpu / bareCpu).toFixed(1)}×); reaching 50 % means at most ${(2 * bareCpu).toFixed(3)} ms.`);
+  const state = (ratio: number) => (ratio >= TARGET_RATIO ? `meets the ${pct(TARGET_RATIO)} target` : ratio >= FLOOR_RATIO ? `is between the 45 % floor and the ${pct(TARGET_RATIO)} target` : 'is below the 45 % floor');
+  lines.push(`- **Throughput**: the token route serves ${pct(one)} of the bare route with one session and ${pct(fifty)} with 50 sessions; ${one >= TARGET_RATIO && fifty >= TARGET_RATIO ? `both meet the ${pct(TARGET_RATIO)} target` : `one session ${state(one)}, 50 sessions ${state(fifty)}`}. Per request the product spends ${tokenCpu.toFixed(3)} ms of CPU against ${bareCpu.toFixed(3)} ms for the bare route (${(tokenCpu / bareCpu).toFixed(1)}×); reaching ${pct(TARGET_RATIO)} means at most ${(bareCpu / TARGET_RATIO).toFixed(3)} ms.`);
+  if (results.oneRealm) {
+    const narrowed = median(ratios(results.oneRealm, 1, 0));
+    lines.push(`- **Asking for less**: with \`${ONE_REALM_QUERY}\` the token route serves ${pct(narrowed)} of the bare route (${pct(one)} without parameters).`);
+  }
   const { bare, token } = results.latency as { bare: LatencySummary; token: LatencySummary };
   lines.push(`- **Latency** at ${results.settings.latencyRate} req/s: p50 ${ms(token.p50)} vs ${ms(bare.p50)}, p99 ${ms(token.p99)} vs ${ms(bare.p99)} (${(token.p99 / bare.p99).toFixed(2)}×, target ≤ ${P99_FACTOR}×).`);
   lines.push(`- **Store writes**: ${results.writes.requestsFollowedByCommit === 0 ? 'none' : results.writes.requestsFollowedByCommit} after ${results.writes.requests} sequential token requests, and ${[...results.one.rounds, ...results.fifty.rounds].filter((r) => r[1]!.committed).length} load rounds with any commit: ${results.writes.requestsFollowedByCommit === 0 ? 'a session that is not due for a touch is only read.' : 'the token route writes to the store.'}`);

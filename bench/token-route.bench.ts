@@ -12,7 +12,7 @@ import { codeFingerprint, describeMachine } from './machine.ts';
 import { countStoreWrites, measureCleanupStall, measureLatencies, runInterleaved, runRound, type Target } from './measure-phases.ts';
 import { measureOperatorsSection, renderOperatorsReport, type OperatorsSettings } from './operators-section.ts';
 import { measureRedisSection, type RedisSettings } from './redis-section.ts';
-import { renderRedisOnlyReport, renderReport, verdicts, type BenchResults, type BenchSettings } from './report.ts';
+import { ONE_REALM_QUERY, renderRedisOnlyReport, renderReport, verdicts, type BenchResults, type BenchSettings } from './report.ts';
 import { countRows, createFilledCopy, readSessionRow, spreadSessionIds, type SessionRow } from './session-tables.ts';
 import { summariseCpuProfile } from './summarise-cpu-profile.ts';
 
@@ -105,6 +105,13 @@ async function main(): Promise<void> {
       connections: SETTINGS.connections, warmupSeconds: SETTINGS.warmupSeconds, seconds: SETTINGS.roundSeconds, rounds: SETTINGS.rounds, onRound: say,
     });
 
+    say(`1b. throughput, one session, ${ONE_REALM_QUERY}`);
+    const narrowed = await fetch(`${product.url}${TOKEN_PATH}${ONE_REALM_QUERY}`, { headers: { ...TOKEN_HEADERS, cookie: alice } });
+    if (narrowed.status !== 200) throw new Error(`${TOKEN_PATH}${ONE_REALM_QUERY} answered ${narrowed.status}`);
+    const oneRealm = await runInterleaved({ bare: bareTarget([alice]), token: { ...productTarget([alice]), path: `${TOKEN_PATH}${ONE_REALM_QUERY}` } }, {
+      connections: SETTINGS.connections, warmupSeconds: SETTINGS.warmupSeconds, seconds: SETTINGS.roundSeconds, rounds: SETTINGS.rounds, onRound: say,
+    });
+
     say('2. 50 logins, throughput with 50 sessions');
     const cookies = [alice];
     for (let i = 1; i < SESSIONS; i += 1) cookies.push(await logIn(product.url, TEST_USERS[i % TEST_USERS.length]!));
@@ -126,7 +133,7 @@ async function main(): Promise<void> {
 
     const results: BenchResults = {
       machine, command: 'npm run bench', nodeFlags: startScriptNodeFlags(), date: isoSeconds(), runSeconds: 0, settings: SETTINGS,
-      bodyBytes: { token: sample.bytes, bare: bareBytes }, one, fifty, latency, memory, writes,
+      bodyBytes: { token: sample.bytes, bare: bareBytes }, one, oneRealm, fifty, latency, memory, writes,
     };
 
     say('8. CPU profile of the token route, in a separate process');
