@@ -76,8 +76,14 @@ export function productEnv(options: { port: number; provider: BenchProvider; sec
     TRUST_PROXY: 'false',
     RATE_LIMIT_LOGIN_PER_MINUTE: String(LOGIN_RATE_LIMIT_PER_MINUTE),
     RATE_LIMIT_TOKEN_PER_MINUTE: String(TOKEN_RATE_LIMIT_PER_MINUTE),
+    // The bench stops its products itself: no need for a load balancer's drain period.
+    SHUTDOWN_DRAIN_SECONDS: '0',
   };
 }
+
+/** What the bench runs: `npm run build`'s output and the bare route compiled alike (buildBenchTargets). */
+export const COMPILED_PRODUCT = 'dist/server/main.js';
+export const COMPILED_BARE = 'dist/bench/bare-server.js';
 
 export function startProduct(options: {
   name: string; port: number; provider: BenchProvider; secrets: ProductSecrets; workDir: string; nodeArgs?: readonly string[];
@@ -85,7 +91,9 @@ export function startProduct(options: {
   const store: ProductStore = 'redisUrl' in options ? { redisUrl: options.redisUrl, redisKeyPrefix: options.redisKeyPrefix } : { dbPath: options.dbPath };
   return startChild({
     name: options.name,
-    script: 'server/main.ts',
+    // The production command (README): the compiled build, no tsx loader. main() builds it first.
+    script: COMPILED_PRODUCT,
+    startFlags: [],
     env: productEnv({ port: options.port, provider: options.provider, secrets: options.secrets, dataDir: join(options.workDir, 'data'), ...store }),
     port: options.port,
     logFile: join(options.workDir, `${options.name}.log`),
@@ -99,7 +107,8 @@ export async function startBare(options: { body: string; workDir: string; name?:
   const name = options.name ?? 'bare';
   return startChild({
     name,
-    script: 'bench/bare-server.ts',
+    script: COMPILED_BARE,
+    startFlags: [],
     env: { NODE_ENV: 'production', BARE_PORT: String(port), BARE_BODY: options.body },
     port,
     logFile: join(options.workDir, `${name}.log`),

@@ -32,7 +32,7 @@ export interface OperatorsResult {
 }
 
 /** The bare route compiled too (tsc to dist/bench/), so both targets run as plain node without tsx's loader. */
-async function buildBare(): Promise<string> {
+export async function buildBare(): Promise<string> {
   await promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc'), 'bench/bare-server.ts',
     '--outDir', 'dist/bench', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck'], { cwd: PROJECT_ROOT, timeout: 120_000 });
   return 'dist/bench/bare-server.js';

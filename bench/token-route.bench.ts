@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { TEST_USERS } from '../test/support/oidc-test-provider.ts';
 import { generateSecrets, IDLE_TIMEOUT_SECONDS, startBare, startProduct, startProvider, TOKEN_RATE_LIMIT_PER_MINUTE, type BenchProvider, type ProductSecrets } from './bench-setup.ts';
 import { bareBodyLike, checkTokenAnswer } from './check-token-answer.ts';
-import { freePort, PROJECT_ROOT, sampleProcess, startScriptNodeFlags, type RunningChild } from './child-process.ts';
+import { freePort, PROJECT_ROOT, sampleProcess, type RunningChild } from './child-process.ts';
 import { logIn, sessionIdOf, signedSessionCookie } from './log-in.ts';
 import { TOKEN_HEADERS, TOKEN_PATH } from './load.ts';
 import { codeFingerprint, describeMachine } from './machine.ts';
 import { countStoreWrites, measureCleanupStall, measureLatencies, runInterleaved, runRound, type Target } from './measure-phases.ts';
-import { measureOperatorsSection, renderOperatorsReport, type OperatorsSettings } from './operators-section.ts';
+import { buildBare, measureOperatorsSection, renderOperatorsReport, type OperatorsSettings } from './operators-section.ts';
+import { buildDist } from '../test/support/compiled-product.ts';
 import { measureRedisSection, type RedisSettings } from './redis-section.ts';
 import { ONE_REALM_QUERY, renderRedisOnlyReport, renderReport, verdicts, type BenchResults, type BenchSettings } from './report.ts';
 import { countRows, createFilledCopy, readSessionRow, spreadSessionIds, type SessionRow } from './session-tables.ts';
@@ -79,6 +80,9 @@ async function main(): Promise<void> {
       say(`done in ${Math.round((performance.now() - began) / 1000)} s (section 10: ${Math.round(operators.seconds)} s)`);
       return;
     }
+    say('building the production targets: npm run build, and the bare route with tsc');
+    await buildDist();
+    await buildBare();
     if (only === 'redis') {
       const redis = await measureRedisSection({ workDir, settings: REDIS_SETTINGS, children, say });
       const runSeconds = (performance.now() - began) / 1000;
@@ -134,7 +138,7 @@ async function main(): Promise<void> {
     await product.stop();
 
     const results: BenchResults = {
-      machine, command: 'npm run bench', nodeFlags: startScriptNodeFlags(), date: isoSeconds(), runSeconds: 0, settings: SETTINGS,
+      machine, command: 'npm run bench', nodeFlags: [], date: isoSeconds(), runSeconds: 0, settings: SETTINGS,
       bodyBytes: { token: sample.bytes, bare: bareBytes }, one, oneRealm, fifty, latency, memory, writes,
     };
 
