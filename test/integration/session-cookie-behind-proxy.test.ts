@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startLyingProvider } from '../support/lying-provider.ts';
-import { hop } from '../support/http-hop.ts';
 import { startTestApp } from '../support/test-app.ts';
 
 const CLIENT_ID = 'proxy-client';
@@ -10,13 +10,26 @@ const CLIENT_ID = 'proxy-client';
 async function sessionCookieAtLogin(issuer: string, trustProxy: string, headers: Record<string, string>): Promise<string | undefined> {
   const app = await startTestApp({ issuer, clientId: CLIENT_ID, clientSecret: 's', env: { PUBLIC_URL: 'https://bff.example', TRUST_PROXY: trustProxy } });
   try {
-    const login = await hop(`${app.url}/login`, { headers });
+    // The Host the browser used, which the proxy passes on (a login starts only at PUBLIC_URL's host).
+    const login = await getWithHost(`${app.url}/login`, { ...headers, host: 'bff.example' });
     assert.equal(login.status, 302);
-    return login.headers.getSetCookie().find((c) => c.startsWith('__Host-hivekit.sid='));
+    return login.setCookies.find((c) => c.startsWith('__Host-hivekit.sid='));
   } finally {
     await app.stop();
     await app.cleanup();
   }
+}
+
+/** A GET with headers fetch cannot send (Host). */
+function getWithHost(url: string, headers: Record<string, string>): Promise<{ status: number; setCookies: string[] }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, setCookies: res.headers['set-cookie'] ?? [] }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 describe('the Secure session cookie behind a TLS-terminating proxy follows TRUST_PROXY', () => {
