@@ -1,5 +1,5 @@
-import { resolve } from 'node:path';
-import { ConfigError, isDevMode, loadConfig, type Config } from '../server/config/load-config.ts';
+import { ConfigError, type Config } from '../server/config/load-config.ts';
+import { loadEnvironmentConfig } from '../server/config/load-environment.ts';
 import { formatCheck } from '../server/doctor/check-result.ts';
 import { diagnose } from '../server/doctor/diagnose.ts';
 
@@ -19,11 +19,7 @@ if (process.argv.length > 2) {
 
 let config: Config;
 try {
-  const env = process.env;
-  const dataDir = resolve(env.DATA_DIR?.trim() || './data');
-  // Dev mode: the generated secrets in the data folder, as `npm start` uses them.
-  const dev = isDevMode(env) ? await (await import('../server/dev/dev-mode.ts')).devConfigDefaults(dataDir, env.DEV_OIDC_PORT?.trim() || '3001') : undefined;
-  config = loadConfig(env, dev?.defaults);
+  config = (await loadEnvironmentConfig(process.env)).config;
 } catch (error) {
   const problems = error instanceof ConfigError ? error.problems : [error instanceof Error ? error.message : String(error)];
   for (const problem of problems) process.stdout.write(`${formatCheck({ name: 'settings', ok: false, detail: problem, fix: 'see the README\'s Settings table' })}\n`);

@@ -1,5 +1,5 @@
-import { resolve } from 'node:path';
-import { ConfigError, isDevMode, loadConfig } from '../server/config/load-config.ts';
+import { ConfigError } from '../server/config/load-config.ts';
+import { loadEnvironmentConfig } from '../server/config/load-environment.ts';
 import { createJsonLogger } from '../server/logging/logger.ts';
 import { openSessionStore } from '../server/sessions/open-session-store.ts';
 
@@ -29,11 +29,7 @@ if (!usable || (sub !== undefined && sub.length === 0)) {
 
 let config;
 try {
-  const env = process.env;
-  const dataDir = resolve(env.DATA_DIR?.trim() || './data');
-  // Dev mode: the generated secrets in the data folder, as `npm start` uses them.
-  const dev = isDevMode(env) ? await (await import('../server/dev/dev-mode.ts')).devConfigDefaults(dataDir, env.DEV_OIDC_PORT?.trim() || '3001') : undefined;
-  config = loadConfig(env, dev?.defaults);
+  config = (await loadEnvironmentConfig(process.env)).config;
 } catch (error) {
   process.stderr.write(`${error instanceof ConfigError ? error.message : `Cannot read the settings: ${error instanceof Error ? error.message : String(error)}`}\n`);
   process.exit(2);

@@ -1,5 +1,5 @@
-import { resolve } from 'node:path';
-import { ConfigError, isDevMode, loadConfig } from '../server/config/load-config.ts';
+import { ConfigError } from '../server/config/load-config.ts';
+import { loadEnvironmentConfig } from '../server/config/load-environment.ts';
 import { explainToken } from '../server/tokens/explain-token.ts';
 
 const USAGE = `Usage:
@@ -16,11 +16,7 @@ if (command !== 'verify' || !token) {
 }
 
 try {
-  const env = process.env;
-  const dataDir = resolve(env.DATA_DIR?.trim() || './data');
-  // Dev mode: the generated secrets in the data folder, as `npm start` uses them.
-  const dev = isDevMode(env) ? await (await import('../server/dev/dev-mode.ts')).devConfigDefaults(dataDir, env.DEV_OIDC_PORT?.trim() || '3001') : undefined;
-  const config = loadConfig(env, dev?.defaults);
+  const config = (await loadEnvironmentConfig(process.env)).config;
   const findings = explainToken(token, {
     secret: config.hivekit.secret, secretId: config.hivekit.secretId, tenantId: config.hivekit.tenantId,
     issuer: config.hivekit.issuer, now: Math.floor(Date.now() / 1000),

@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
-import { resolve } from 'node:path';
 import type { createApp } from './app.ts';
 import { build } from './build.ts';
 import { configWarnings } from './config/config-warnings.ts';
-import { ConfigError, isDevMode, loadConfig, type Config } from './config/load-config.ts';
+import { ConfigError, type Config } from './config/load-config.ts';
+import { loadEnvironmentConfig } from './config/load-environment.ts';
 import type { RawSettings } from './config/settings.ts';
 import type { DevProvider } from './dev/dev-mode.ts';
 import { watchDataFiles } from './files/watch-data-files.ts';
@@ -13,13 +13,7 @@ import { createMetricsServer } from './metrics/metrics-server.ts';
 
 /** The entry point: the only module that reads process.env, listens, handles signals and exits. */
 async function main(env: RawSettings): Promise<void> {
-  const devMode = isDevMode(env);
-  // Needed before loadConfig: dev mode keeps its generated secrets there. Trimmed as loadConfig trims.
-  const dataDir = resolve(env.DATA_DIR?.trim() || './data');
-  // Imported only in dev mode: the embedded provider (oidc-provider and its dependencies) stays out of production.
-  const devModule = devMode ? await import('./dev/dev-mode.ts') : undefined;
-  const dev = devModule && await devModule.devConfigDefaults(dataDir, env.DEV_OIDC_PORT?.trim() || '3001');
-  const config = loadConfig(env, dev?.defaults);
+  const { config, dev } = await loadEnvironmentConfig(env);
   const logger = createJsonLogger({ level: config.logLevel });
   process.on('exit', () => logger.flush());
   for (const warning of configWarnings(config)) logger.warn('config_warning', { ...warning });
@@ -31,8 +25,10 @@ async function main(env: RawSettings): Promise<void> {
   // Before the session store opens: the check reads the file, and closing a descriptor of an open SQLite file drops its locks.
   closers.push(await watchDataFiles(config, logger));
   let devProvider: DevProvider | undefined;
-  if (devModule && dev) {
-    devProvider = await devModule.startDevProvider(config, dev, logger);
+  if (dev) {
+    // Imported only in dev mode: the embedded provider (oidc-provider and its dependencies) stays out of production.
+    const { startDevProvider } = await import('./dev/dev-mode.ts');
+    devProvider = await startDevProvider(config, dev, logger);
     closers.push(devProvider.close);
   }
   const product = await build(config, { logger });
