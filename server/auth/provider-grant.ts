@@ -1,4 +1,4 @@
-import { AppError } from '../errors/app-error.ts';
+import { describeError } from '../errors/describe-error.ts';
 import { authenticateClient, type ClientCredentials } from './client-auth.ts';
 import { callProvider, DEFAULT_PROVIDER_HTTP, isJsonObject, type ProviderHttpOptions } from './provider-http.ts';
 import type { ProviderMetadata } from './provider-metadata.ts';
@@ -32,7 +32,7 @@ export async function refreshTokens(
     }
     return { kind: 'ok', value: answer.json as TokenResponse };
   } catch (error) {
-    return { kind: 'unavailable', reason: describe(error) };
+    return { kind: 'unavailable', reason: describeError(error) };
   }
 }
 
@@ -48,12 +48,8 @@ export async function readUserinfo(
     if (answer.status !== 200 || !isJsonObject(answer.json)) return { kind: 'unavailable', reason: `userinfo: HTTP ${answer.status}` };
     return { kind: 'ok', value: answer.json };
   } catch (error) {
-    return { kind: 'unavailable', reason: describe(error) };
+    return { kind: 'unavailable', reason: describeError(error) };
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof AppError ? error.detail ?? error.code : error instanceof Error ? error.message : String(error);
 }
 
 /** The provider's tokens as a session keeps them: sealed, with the access token's expiry. */

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../errors/app-error.ts';
+import { describeError } from '../errors/describe-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Sealer } from '../sessions/seal.ts';
 import type { SessionRecord } from '../sessions/session-record.ts';
@@ -90,7 +91,7 @@ export function createClaimsRevalidation(options: {
     try {
       metadata = await options.metadata.get();
     } catch (error) {
-      return { kind: 'unavailable', reason: describe(error) };
+      return { kind: 'unavailable', reason: describeError(error) };
     }
     const refreshToken = options.sealer.open(user.grant?.refreshToken);
     if (refreshToken) {
@@ -107,8 +108,8 @@ export function createClaimsRevalidation(options: {
         return { kind: 'ok', value: { claims, session: { grant, ...(typeof tokens.id_token === 'string' ? { idToken: tokens.id_token } : {}) } } };
       } catch (error) {
         // The provider vouched for something we cannot accept (another sub, a bad signature): not a reason to sign out.
-        options.logger.error('claims_revalidation_rejected', { sub: user.sub, error: describe(error) });
-        return { kind: 'unavailable', reason: describe(error) };
+        options.logger.error('claims_revalidation_rejected', { sub: user.sub, error: describeError(error) });
+        return { kind: 'unavailable', reason: describeError(error) };
       }
     }
     const accessToken = options.sealer.open(user.grant?.accessToken);
@@ -139,7 +140,7 @@ export function createClaimsRevalidation(options: {
     if (failed !== undefined && failed > options.now()) return serveLastGood(age, 'the provider failed moments ago', next);
     let flight = inFlight.get(sid);
     if (!flight) {
-      flight = revalidate(sid, req.session as unknown as SessionRecord, user).catch((error: unknown) => ({ kind: 'unavailable' as const, reason: describe(error) }));
+      flight = revalidate(sid, req.session as unknown as SessionRecord, user).catch((error: unknown) => ({ kind: 'unavailable' as const, reason: describeError(error) }));
       inFlight.set(sid, flight);
       void flight.then((outcome) => {
         inFlight.delete(sid);
@@ -204,8 +205,4 @@ function destroy(sessions: SessionRepository, sid: string): Promise<void> {
 
 function replace(sessions: SessionRepository, sid: string, record: SessionRecord): Promise<boolean> {
   return new Promise((resolve, reject) => sessions.replace(sid, structuredClone(record), (error, replaced) => (error ? reject(error) : resolve(replaced === true))));
-}
-
-function describe(error: unknown): string {
-  return error instanceof AppError ? error.detail ?? error.code : error instanceof Error ? error.message : String(error);
 }

@@ -1,4 +1,5 @@
 import { createClient, type RedisClientType } from 'redis';
+import { describeError } from '../errors/describe-error.ts';
 import type { Logger } from '../logging/logger.ts';
 
 export interface RedisConnection {
@@ -43,7 +44,8 @@ export function connectRedis(options: { url: string; logger: Logger; commandTime
   client.on('error', (error: Error) => {
     if (down) return;
     down = true;
-    options.logger.warn('redis_unavailable', { error: describeRedisError(error) });
+    // Connection errors name the address only, never the URL with its credentials.
+    options.logger.warn('redis_unavailable', { error: describeError(error) });
   });
   client.on('ready', () => {
     if (down) options.logger.info('redis_available', {});
@@ -73,10 +75,4 @@ function warnIfSessionsCanBeEvicted(client: RedisClientType, logger: Logger, tim
       logger.warn('redis_may_evict_sessions', { maxmemoryPolicy: policy, hint: 'set maxmemory-policy noeviction on this Redis (README: Running several instances)' });
     }
   }, () => undefined);
-}
-
-function describeRedisError(error: Error): string {
-  const code = (error as Error & { code?: unknown }).code;
-  // Connection errors name the address only, never the URL with its credentials.
-  return code === undefined ? error.message : `${String(code)}: ${error.message}`;
 }

@@ -1,5 +1,6 @@
 import session from 'express-session';
 import { AppError } from '../errors/app-error.ts';
+import { describeError } from '../errors/describe-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import { fingerprintSessionId } from './fingerprint-session-id.ts';
 import {
@@ -264,10 +265,4 @@ function once<A extends unknown[]>(callback: (...args: A) => void): (...args: A)
     called = true;
     callback(...args);
   };
-}
-
-export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as Error & { code?: unknown }).code;
-  return code === undefined ? error.message : `${String(code)}: ${error.message}`;
 }

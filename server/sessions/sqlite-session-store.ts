@@ -4,10 +4,11 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import session from 'express-session';
 import connectSqlite3 from 'connect-sqlite3';
 import sqlite3 from 'sqlite3';
+import { describeError } from '../errors/describe-error.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { SessionLifetimes } from './session-expiry.ts';
 import {
-  createSessionRepository, describeError, storeClassWith, type SessionBackend, type SessionRepository,
+  createSessionRepository, storeClassWith, type SessionBackend, type SessionRepository,
 } from './session-repository.ts';
 import { LAST_ACTIVE_AT_KEY } from './session-expiry.ts';
 import { createBatchedRowReader, type SessionRow } from './batched-row-reader.ts';
@@ -26,7 +27,6 @@ const TABLE = 'sessions';
 // by json_valid: a corrupt row must not make every write or the index creation fail.
 const SUB = "(CASE WHEN json_valid(sess) THEN json_extract(sess, '$.passport.user.sub') END)";
 const PROVIDER_SID = "(CASE WHEN json_valid(sess) THEN json_extract(sess, '$.passport.user.providerSid') END)";
-const describe = describeError;
 
 /**
  * The only import of connect-sqlite3 and sqlite3: the embedded default behind the session
@@ -76,7 +76,7 @@ export async function openSqliteSessionStore(options: SqliteSessionStoreOptions)
   const timer = setInterval(() => {
     cleanExpired().then(
       (deleted) => { if (deleted > 0) options.logger.info('sessions_cleaned', { deleted }); },
-      (error) => options.logger.warn('session_cleanup_failed', { error: describe(error) }),
+      (error) => options.logger.warn('session_cleanup_failed', { error: describeError(error) }),
     );
   }, options.cleanupIntervalMs ?? 60_000);
   timer.unref();
@@ -171,7 +171,7 @@ function createDatabaseFile(path: string): void {
     }
     chmodSync(path, 0o600);
   } catch (error) {
-    throw new Error(`cannot create the session database ${path}: ${describe(error)}`);
+    throw new Error(`cannot create the session database ${path}: ${describeError(error)}`);
   }
 }
 
@@ -179,7 +179,7 @@ function createDatabaseFile(path: string): void {
 async function openDatabase(path: string, busyTimeoutMs: number, logger: Logger): Promise<sqlite3.Database> {
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
     const handle: sqlite3.Database = new sqlite3.Database(path, (error: Error | null) => {
-      if (error) reject(new Error(`cannot open the session database ${path}: ${describe(error)}`)); else resolve(handle);
+      if (error) reject(new Error(`cannot open the session database ${path}: ${describeError(error)}`)); else resolve(handle);
     });
   });
   db.configure('busyTimeout', busyTimeoutMs);
@@ -194,7 +194,7 @@ async function openDatabase(path: string, busyTimeoutMs: number, logger: Logger)
       CREATE INDEX IF NOT EXISTS ${TABLE}_provider_sid ON ${TABLE} ${PROVIDER_SID};`, (error: Error | null) => {
       if (error) {
         db.close(() => undefined);
-        reject(new Error(`cannot prepare the session database ${path}: ${describe(error)}`));
+        reject(new Error(`cannot prepare the session database ${path}: ${describeError(error)}`));
       } else resolve();
     });
   });
