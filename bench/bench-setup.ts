@@ -93,7 +93,6 @@ export function startProduct(options: {
     name: options.name,
     // The production command (README): the compiled build, no tsx loader. main() builds it first.
     script: COMPILED_PRODUCT,
-    startFlags: [],
     env: productEnv({ port: options.port, provider: options.provider, secrets: options.secrets, dataDir: join(options.workDir, 'data'), ...store }),
     port: options.port,
     logFile: join(options.workDir, `${options.name}.log`),
@@ -108,7 +107,6 @@ export async function startBare(options: { body: string; workDir: string; name?:
   return startChild({
     name,
     script: COMPILED_BARE,
-    startFlags: [],
     env: { NODE_ENV: 'production', BARE_PORT: String(port), BARE_BODY: options.body },
     port,
     logFile: join(options.workDir, `${name}.log`),

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -23,21 +22,8 @@ export interface RunningChild {
 }
 
 /**
- * The node flags of `npm start` ("node <flags> server/main.ts" in package.json), so the bench starts
- * the product exactly as production does, and the bare route with the same flags.
- */
-export function startScriptNodeFlags(): string[] {
-  const { scripts } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const words = scripts.start.trim().split(/\s+/);
-  if (words[0] !== 'node' || words.at(-1) !== 'server/main.ts') {
-    throw new Error(`the bench expects the start script to be "node <flags> server/main.ts"; found "${scripts.start}"`);
-  }
-  return words.slice(1, -1);
-}
-
-/**
- * Starts `node <start script flags> <script>` as `npm start` runs the product, but without npm in
- * between so the pid is the server's own (for /proc). Stdout and stderr go straight to `logFile`,
+ * Starts `node <script>` (the compiled build, as the production command runs it) without npm or a
+ * shell in between, so the pid is the server's own (for /proc). Stdout and stderr go straight to `logFile`,
  * as under a process supervisor, so the bench process pays nothing for the product's log lines.
  */
 export async function startChild(options: {
@@ -49,13 +35,11 @@ export async function startChild(options: {
   readyPath: string;
   /** Extra node flags, e.g. --cpu-prof (which NODE_OPTIONS refuses). */
   nodeArgs?: readonly string[];
-  /** In place of `npm start`'s flags (tsx): [] for the compiled build in dist/. */
-  startFlags?: readonly string[];
   timeoutMs?: number;
 }): Promise<RunningChild> {
   const fd = openSync(options.logFile, 'a');
   const started = performance.now();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...(options.startFlags ?? startScriptNodeFlags()), options.script], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script], {
     cwd: PROJECT_ROOT,
     env: {
       PATH: process.env.PATH ?? '',

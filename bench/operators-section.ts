@@ -61,7 +61,7 @@ export async function measureOperatorsSection(options: {
       SHUTDOWN_DRAIN_SECONDS: '0',
     };
     const start = (index: number) => startChild({
-      name: `compiled-${index}`, script: 'dist/server/main.js', startFlags: [], env, port,
+      name: `compiled-${index}`, script: 'dist/server/main.js', env, port,
       logFile: join(options.workDir, `compiled-${index}.log`), readyPath: '/readyz',
     });
     const startupMs: number[] = [];
@@ -77,7 +77,7 @@ export async function measureOperatorsSection(options: {
     const sample = await checkTokenAnswer(product!.url, cookie, secrets.hivekitSecret, 'alice');
     const barePort = await freePort();
     const bare = await startChild({
-      name: 'bare-compiled', script: bareScript, startFlags: [], port: barePort, readyPath: '/healthz',
+      name: 'bare-compiled', script: bareScript, port: barePort, readyPath: '/healthz',
       env: { NODE_ENV: 'production', BARE_PORT: String(barePort), BARE_BODY: bareBodyLike(sample.body) },
       logFile: join(options.workDir, 'bare-compiled.log'),
     });

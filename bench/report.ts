@@ -25,8 +25,6 @@ export interface BenchSettings {
 export interface BenchResults {
   machine: Machine;
   command: string;
-  /** The node flags of the start script, given to the product and the bare route alike. */
-  nodeFlags: string[];
   date: string;
   runSeconds: number;
   settings: BenchSettings;

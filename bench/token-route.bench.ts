@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     await product.stop();
 
     const results: BenchResults = {
-      machine, command: 'npm run bench', nodeFlags: [], date: isoSeconds(), runSeconds: 0, settings: SETTINGS,
+      machine, command: 'npm run bench', date: isoSeconds(), runSeconds: 0, settings: SETTINGS,
       bodyBytes: { token: sample.bytes, bare: bareBytes }, one, oneRealm, fifty, latency, memory, writes,
     };
 
