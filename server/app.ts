@@ -47,8 +47,6 @@ export interface AppDependencies {
   providerHttp?: ProviderHttpOptions;
   /** Several instances: the Redis that the rate limits count in (SESSION_STORE=redis). */
   sharedLimits?: { redis: RedisConnection; keyPrefix: string };
-  /** Rate-limit window; one minute unless a test needs to see a limit recover. */
-  rateLimitWindowMs?: number;
   /** Whether the provider works now (reported by /readyz); metadata loaded when not given. */
   providerUp?: () => boolean;
   /** True once shutdown has begun: /readyz answers 503. */
@@ -105,7 +103,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     now,
   });
 
-  const limits = createRateLimits({ ...config.rateLimits, windowMs: deps.rateLimitWindowMs, now, shared: deps.sharedLimits });
+  const limits = createRateLimits({ ...config.rateLimits, now, shared: deps.sharedLimits });
 
   const app = express();
   app.disable('x-powered-by');
@@ -156,7 +154,6 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
       now,
       http: deps.providerHttp,
       shared: deps.sharedLimits,
-      windowMs: deps.rateLimitWindowMs,
     }),
     liveness: liveness(),
     readiness: readiness({

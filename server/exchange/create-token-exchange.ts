@@ -32,7 +32,6 @@ export interface TokenExchangeOptions {
   now: () => number;
   http?: ProviderHttpOptions;
   shared?: { redis: RedisConnection; keyPrefix: string };
-  windowMs?: number;
 }
 
 interface ExchangeLocals {
@@ -51,7 +50,7 @@ export function createTokenExchange(options: TokenExchangeOptions): [...RequestH
   const verify = createSubjectTokenVerifier({
     metadata: options.metadata, audience: options.audience, introspection: options.introspection, now: options.now, http: options.http,
   });
-  const limits = createExchangeLimits({ perMinute: options.perMinute, windowMs: options.windowMs, now: options.now, shared: options.shared });
+  const limits = createExchangeLimits({ perMinute: options.perMinute, now: options.now, shared: options.shared });
   const scopeFor = createScopeResolver();
   const parseBody = express.text({ type: 'application/x-www-form-urlencoded', limit: MAX_EXCHANGE_BODY_BYTES, inflate: false, defaultCharset: 'utf-8' });
 

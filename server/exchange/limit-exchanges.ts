@@ -8,13 +8,13 @@ import type { RedisConnection } from '../sessions/redis-client.ts';
 
 export interface ExchangeLimitSettings {
   perMinute: number;
-  windowMs?: number;
   now: () => number;
   /** Several instances: the per-subject count lives in this Redis (under `${keyPrefix}rl:exchange:`). */
   shared?: { redis: RedisConnection; keyPrefix: string };
 }
 
-const MINUTE_MS = 60_000;
+// The settings are per minute (RATE_LIMIT_*_PER_MINUTE).
+const WINDOW_MS = 60_000;
 
 /**
  * Two limits on POST /token (the window-counter patterns of http/rate-limits.ts):
@@ -24,12 +24,11 @@ const MINUTE_MS = 60_000;
  *   making us call the provider's introspection endpoint for garbage, stops at the same number.
  */
 export function createExchangeLimits(settings: ExchangeLimitSettings) {
-  const windowMs = settings.windowMs ?? MINUTE_MS;
   const { now, perMinute } = settings;
   const count: (key: string) => Promise<WindowCount> | WindowCount = settings.shared
-    ? createRedisWindowCounter(settings.shared.redis, `${settings.shared.keyPrefix}rl:exchange:`, windowMs, now)
-    : createWindowCounter(windowMs, now).count;
-  const failures = createWindowCounter(windowMs, now);
+    ? createRedisWindowCounter(settings.shared.redis, `${settings.shared.keyPrefix}rl:exchange:`, WINDOW_MS, now)
+    : createWindowCounter(WINDOW_MS, now).count;
+  const failures = createWindowCounter(WINDOW_MS, now);
   const refusal = (resetAt: number, what: string) => new AppError('rate_limited', {
     detail: `token exchange limit per ${what}`,
     headers: { 'Retry-After': String(Math.max(1, Math.ceil((resetAt - now()) / 1000))) },

@@ -8,14 +8,14 @@ import { createRedisWindowCounter, type SharedWindowCounter } from './redis-wind
 export interface RateLimitSettings {
   loginPerMinute: number;
   tokenPerMinute: number;
-  windowMs?: number;
   /** Milliseconds since the epoch; both limits count their windows by it. */
   now?: () => number;
   /** Several instances: count in this Redis (under `${keyPrefix}rl:`), so the limits hold for all of them together. */
   shared?: { redis: RedisConnection; keyPrefix: string };
 }
 
-const MINUTE_MS = 60_000;
+// The settings are per minute (RATE_LIMIT_*_PER_MINUTE).
+const WINDOW_MS = 60_000;
 
 /** The client address as Express sees it through `trust proxy`; IPv6 grouped by /56 so one host cannot rotate addresses. */
 function clientAddressKey(req: Request): string {
@@ -53,24 +53,23 @@ class WindowCounterStore implements Store {
  * without one. Counters live in memory for one instance, in Redis (`shared`) for several.
  */
 export function createRateLimits(settings: RateLimitSettings): { login: RequestHandler; token: RequestHandler } {
-  const windowMs = settings.windowMs ?? MINUTE_MS;
   const now = settings.now ?? Date.now;
   // The one error handler answers every 429, with its Retry-After.
   const refuse = (req: Request, _res: unknown, next: (error: unknown) => void) => {
     const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-    next(rateLimited(req, resetTime?.getTime() ?? now() + windowMs, now));
+    next(rateLimited(req, resetTime?.getTime() ?? now() + WINDOW_MS, now));
   };
   const shared = settings.shared;
   return {
     login: rateLimit({
-      windowMs, legacyHeaders: false, handler: refuse, standardHeaders: 'draft-8', limit: settings.loginPerMinute, keyGenerator: clientAddressKey, identifier: 'login',
+      windowMs: WINDOW_MS, legacyHeaders: false, handler: refuse, standardHeaders: 'draft-8', limit: settings.loginPerMinute, keyGenerator: clientAddressKey, identifier: 'login',
       store: shared
-        ? new RedisCounterStore(createRedisWindowCounter(shared.redis, `${shared.keyPrefix}rl:login:`, windowMs, now), shared.redis, `${shared.keyPrefix}rl:login:`)
-        : new WindowCounterStore(createWindowCounter(windowMs, now)),
+        ? new RedisCounterStore(createRedisWindowCounter(shared.redis, `${shared.keyPrefix}rl:login:`, WINDOW_MS, now), shared.redis, `${shared.keyPrefix}rl:login:`)
+        : new WindowCounterStore(createWindowCounter(WINDOW_MS, now)),
     }),
     token: shared
-      ? limitTokensShared(settings.tokenPerMinute, createRedisWindowCounter(shared.redis, `${shared.keyPrefix}rl:token:`, windowMs, now), now)
-      : limitTokensPerSession(settings.tokenPerMinute, createWindowCounter(windowMs, now), now),
+      ? limitTokensShared(settings.tokenPerMinute, createRedisWindowCounter(shared.redis, `${shared.keyPrefix}rl:token:`, WINDOW_MS, now), now)
+      : limitTokensPerSession(settings.tokenPerMinute, createWindowCounter(WINDOW_MS, now), now),
   };
 }
 

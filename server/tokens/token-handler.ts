@@ -1,18 +1,17 @@
 import type { RequestHandler } from 'express';
 import { publicProfileOf, readSessionUser, type SessionUser } from '../auth/session-user.ts';
+import { ERRORS } from '../errors/app-error.ts';
 import type { PermissionsExplanation } from '../policy/explain-permissions.ts';
 import type { DataProviderLinks, Permissions, TokenSigner } from './create-token-signer.ts';
 import { createScopeResolver, queryOf } from './scope-for-request.ts';
 
 /**
- * `sessionId` lets a resolver remember a session's answer: a session's user is fixed by its login.
+ * `sessionId` lets a resolver remember a session's answer until its login or its re-validated claims change.
  * `explain`, when the resolver has a policy, says which rule granted each entry (dev mode's page shows it).
  */
 export type PermissionsResolver = ((user: SessionUser, sessionId: string) => { per: Permissions; dpv: DataProviderLinks }) & {
   explain?: (user: SessionUser) => PermissionsExplanation;
 };
-
-const SCOPE_NOT_GRANTED = 'Strict mode: the policy does not grant everything asked for; see dropped.';
 
 /** GET /hivekit-access-token: thin on purpose, it runs on every page load of every app using us. */
 export function createTokenHandler(options: { signer: TokenSigner; permissionsFor: PermissionsResolver }): RequestHandler {
@@ -27,7 +26,7 @@ export function createTokenHandler(options: { signer: TokenSigner; permissionsFo
     // Issue 15: ?realm=…&per=…&strict=… asks for less; no query string costs one indexOf.
     const scope = scopeFor(options.permissionsFor(user, req.sessionID), queryOf(req.url));
     if (scope.kind === 'refused') {
-      res.status(403).json({ error: 'scope_not_granted', message: SCOPE_NOT_GRANTED, dropped: scope.dropped });
+      res.status(403).json({ error: 'scope_not_granted', message: ERRORS.scope_not_granted.message, dropped: scope.dropped });
       return;
     }
     const minted = options.signer.mint(user.sub, scope.per, scope.dpv);
