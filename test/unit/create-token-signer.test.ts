@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { jwtVerify } from 'jose';
 import jwt from 'jsonwebtoken';
 import { createTokenSigner, fixedKey } from '../../server/tokens/create-token-signer.ts';
 
@@ -20,6 +21,18 @@ describe('createTokenSigner', () => {
     assert.equal(claims.iss, 'platform.hivekit.io');
     assert.equal(claims.sub, 'auth0|alice');
     assert.equal(claims.jti, minted.jti);
+  });
+
+  it('mints tokens that jose verifies too, non-ASCII claims included (UTF-8 JSON, base64url without padding)', async () => {
+    const per = { 'zürich': { 'riders/é/*': 'R' } };
+    const minted = createTokenSigner(base).mint('ユーザー|1', per, {});
+    assert.doesNotMatch(minted.token, /[=+/]/);
+    const { payload, protectedHeader } = await jwtVerify(minted.token, new Uint8Array(SECRET), { algorithms: ['HS256'], currentDate: new Date(1_700_000_000_500) });
+    assert.deepEqual(protectedHeader, { alg: 'HS256', typ: 'JWT', kid: 'kid-1' });
+    assert.equal(payload.sub, 'ユーザー|1');
+    assert.deepEqual(payload.per, per);
+    const tampered = `${minted.token.slice(0, -2)}${minted.token.endsWith('AA') ? 'AB' : 'AA'}`;
+    await assert.rejects(jwtVerify(tampered, new Uint8Array(SECRET), { algorithms: ['HS256'], currentDate: new Date(1_700_000_000_500) }), /signature/);
   });
 
   it('gives every token a different jti', () => {
