@@ -26,10 +26,11 @@ export function createSessionReader(options: { sessions: SessionRepository; cook
     readSession: function readSession(req, _res, next) {
       const sid = req.sessionID;
       if (sid === undefined) return next();
-      options.sessions.read(sid, (error, record) => {
+      options.sessions.readShared(sid, (error, record) => {
         if (error) return next(error);
         if (!record) return next();
-        Object.assign(req, { session: record });
+        // The same object for every request of the session until its row changes: nothing here changes it.
+        (req as { session?: unknown }).session = record;
         // Only a signed-in session is extended (the repository decides when it is due); a pre-login one ends on its own.
         if (!readSessionUser(req)) return next();
         options.sessions.touchIfDue(sid, record, (touchError) => {

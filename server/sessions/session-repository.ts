@@ -1,4 +1,5 @@
 import session from 'express-session';
+import { LRUCache } from 'lru-cache';
 import { AppError } from '../errors/app-error.ts';
 import { describeError } from '../errors/describe-error.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -83,8 +84,13 @@ export interface SessionRepository {
   /** express-session's view of this repository: login, callback and logout write through it. */
   readonly store: session.Store;
   read(sid: string, callback: (error: AppError | null, record?: SessionRecord) => void): void;
+  /**
+   * As `read`, for a caller that never changes the record (the token route): while the stored row
+   * stays the same, every read answers the same object, parsed once.
+   */
+  readShared(sid: string, callback: (error: AppError | null, record?: Readonly<SessionRecord>) => void): void;
   /** Extends a signed-in session's idle lifetime when the touch interval has passed; else nothing. */
-  touchIfDue(sid: string, record: SessionRecord, callback: (error?: AppError) => void): void;
+  touchIfDue(sid: string, record: Readonly<SessionRecord>, callback: (error?: AppError) => void): void;
   write(sid: string, record: SessionRecord, callback: (error?: AppError) => void): void;
   /** Writes a changed record only if its session still exists: a logout meanwhile stays a logout. */
   replace(sid: string, record: SessionRecord, callback: (error: AppError | null, replaced?: boolean) => void): void;
@@ -104,39 +110,54 @@ export interface SessionRepository {
   close(): Promise<void>;
 }
 
+// About 2 KB each as parsed objects: a few MB at the bound, for the sessions asking for tokens now.
+const MAX_SHARED_RECORDS = 1_000;
+
 export function createSessionRepository(backend: SessionBackend, options: SessionLifetimes & { logger: Logger; now?: () => number }): SessionRepository {
   const now = options.now ?? Date.now;
   let writes = 0;
   const fail = (operation: string, error: unknown) =>
     new AppError('session_store_unavailable', { detail: `${backend.name} session store ${operation} failed: ${describeError(error)}`, cause: error });
+  // readShared's records, each with the stored row it was parsed from: a row that differs in any way is parsed anew.
+  const shared = new LRUCache<string, { json: unknown; lastActiveAt: number | undefined; record: SessionRecord }>({ max: MAX_SHARED_RECORDS });
 
-  const repository: Omit<SessionRepository, 'store'> = {
-    name: backend.name,
-    read(sid, callback) {
-      const done = once(callback);
-      backend.readRow(sid, (error, row) => {
-        if (error) return done(fail('read', error));
-        const current = now();
-        if (!row || typeof row.expiresAt !== 'number' || row.expiresAt < current) return done(null);
-        const record = parseSessionRecord(row.json);
+  const readRecord = (sid: string, reuse: boolean, callback: (error: AppError | null, record?: SessionRecord) => void) => {
+    const done = once(callback);
+    backend.readRow(sid, (error, row) => {
+      if (error) return done(fail('read', error));
+      const current = now();
+      if (!row || typeof row.expiresAt !== 'number' || row.expiresAt < current) {
+        if (reuse) shared.delete(sid);
+        return done(null);
+      }
+      const known = reuse ? shared.get(sid) : undefined;
+      let record = known && known.json === row.json && known.lastActiveAt === row.lastActiveAt ? known.record : undefined;
+      if (!record) {
+        record = parseSessionRecord(row.json);
         if (!record) {
           options.logger.warn('session_row_corrupt', { store: backend.name, session: fingerprintSessionId(sid) });
           backend.deleteRow(sid, () => undefined);
           return done(null);
         }
         if (row.lastActiveAt !== undefined) record.lastActiveAt = row.lastActiveAt;
-        // Ended under today's settings though its stored expiry is later (a timeout was lowered).
-        if (hasOutlivedLifetimes(record, current, options)) return done(null);
-        return done(null, record);
-      });
-    },
+        if (reuse) shared.set(sid, { json: row.json, lastActiveAt: row.lastActiveAt, record });
+      }
+      // Ended under today's settings though its stored expiry is later (a timeout was lowered).
+      if (hasOutlivedLifetimes(record, current, options)) return done(null);
+      return done(null, record);
+    });
+  };
+
+  const repository: Omit<SessionRepository, 'store'> = {
+    name: backend.name,
+    read: (sid, callback) => readRecord(sid, false, callback),
+    readShared: (sid, callback) => readRecord(sid, true, callback),
     touchIfDue(sid, record, callback) {
       const done = once(callback);
       const current = now();
       if (!isTouchDue(record, current, options)) return done();
       writes += 1;
       const expiresAt = computeSessionExpiry(record, current, options);
-      record.lastActiveAt = current;
       return backend.touchRow(sid, expiresAt, current, current, (error) => done(error ? fail('touch', error) : undefined));
     },
     write(sid, record, callback) {

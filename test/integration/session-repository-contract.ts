@@ -21,6 +21,9 @@ const signedIn = (createdAt: number, sub = 'alice'): SessionRecord =>
 export function read(repository: SessionRepository, sid: string): Promise<SessionRecord | undefined> {
   return new Promise((resolve, reject) => repository.read(sid, (error, record) => (error ? reject(error) : resolve(record))));
 }
+function readShared(repository: SessionRepository, sid: string): Promise<Readonly<SessionRecord> | undefined> {
+  return new Promise((resolve, reject) => repository.readShared(sid, (error, record) => (error ? reject(error) : resolve(record))));
+}
 export function write(repository: SessionRepository, sid: string, record: SessionRecord): Promise<void> {
   return new Promise((resolve, reject) => repository.write(sid, structuredClone(record), (error) => (error ? reject(error) : resolve())));
 }
@@ -165,6 +168,34 @@ export function sessionRepositoryContract(storage: () => Promise<ContractStorage
     clock += HOUR / 2;
     await touchIfDue(sessions, 'sid', record);
     assert.equal(await read(sessions, 'sid'), undefined);
+    await sessions.close();
+  }));
+
+  it('readShared parses an unchanged row once, and sees every write, touch, lifetime and destroy at its next read', () => withStorage(async (place) => {
+    const sessions = await place.open({ ...lifetimes, now });
+    const loginAt = clock;
+    await write(sessions, 'sid', signedIn(loginAt));
+    const first = await readShared(sessions, 'sid');
+    assert.ok(first);
+    assert.equal(await readShared(sessions, 'sid'), first, 'an unchanged row was parsed again');
+    assert.deepEqual(first, await read(sessions, 'sid'));
+    clock += HOUR / 2;
+    await touchIfDue(sessions, 'sid', first);
+    const touched = (await readShared(sessions, 'sid'))!;
+    assert.equal(touched.lastActiveAt, clock, 'the touch was not seen');
+    assert.equal(first.lastActiveAt, loginAt, 'the touch changed the shared record');
+    await write(sessions, 'sid', { ...touched, pendingLogins: { h: { codeVerifier: 'v', returnTo: '/', createdAt: clock } } });
+    assert.ok((await readShared(sessions, 'sid'))?.pendingLogins, 'the write was not seen');
+    clock += HOUR + 1000;
+    assert.equal(await readShared(sessions, 'sid'), undefined, 'an idle session was answered');
+    await write(sessions, 'other', signedIn(clock, 'bob'));
+    assert.ok(await readShared(sessions, 'other'));
+    await destroy(sessions, 'other');
+    assert.equal(await readShared(sessions, 'other'), undefined, 'a destroyed session was answered');
+    await write(sessions, 'corrupt', signedIn(clock));
+    assert.ok(await readShared(sessions, 'corrupt'));
+    await place.corrupt('corrupt', '{"not a session');
+    assert.equal(await readShared(sessions, 'corrupt'), undefined, 'a corrupt row was answered');
     await sessions.close();
   }));
 
