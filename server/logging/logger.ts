@@ -68,11 +68,25 @@ function wrap(target: PinoLogger): Logger {
   };
 }
 
+/** pino's isoTime, formatted once per millisecond: under load a dozen lines share each one. */
+export function isoTimeOncePerMillisecond(clock: () => number = Date.now): () => string {
+  let formattedAt = Number.NaN;
+  let formatted = '';
+  return () => {
+    const now = clock();
+    if (now !== formattedAt) {
+      formattedAt = now;
+      formatted = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return formatted;
+  };
+}
+
 function createPino(level: LogLevel, destination: DestinationStream): PinoLogger {
   return pino({
     level,
     base: undefined,
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimeOncePerMillisecond(),
     formatters: { level: (label) => ({ level: label }) },
   }, destination);
 }

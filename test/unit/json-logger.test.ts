@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createJsonLogger, createMemoryLogger, type LogLevel } from '../../server/logging/logger.ts';
+import { createJsonLogger, createMemoryLogger, isoTimeOncePerMillisecond, type LogLevel } from '../../server/logging/logger.ts';
 
 function recordingLogger(level?: LogLevel) {
   const writes: string[] = [];
@@ -68,4 +68,15 @@ test('the memory logger records lines as the JSON logger writes them (same redac
 test('flush on a stream destination is harmless', () => {
   const { logger } = recordingLogger();
   logger.flush();
+});
+
+test('the time of a line is its own millisecond: formatted once per millisecond, never reused for the next one', () => {
+  let clock = Date.parse('2026-12-07T10:00:00.000Z');
+  const time = isoTimeOncePerMillisecond(() => clock);
+  assert.equal(time(), ',"time":"2026-12-07T10:00:00.000Z"');
+  assert.equal(time(), ',"time":"2026-12-07T10:00:00.000Z"');
+  clock += 1;
+  assert.equal(time(), ',"time":"2026-12-07T10:00:00.001Z"');
+  clock += 59_999;
+  assert.equal(time(), ',"time":"2026-12-07T10:01:00.000Z"');
 });
