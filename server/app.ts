@@ -21,7 +21,8 @@ import { redirectToPublicOrigin } from './http/redirect-to-public-origin.ts';
 import { refuseCrossSite } from './http/refuse-cross-site.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { warnUntrustedForwardedFor } from './http/warn-untrusted-forwarded-for.ts';
-import { createRoutes } from './http/routes.ts';
+import { mountRoutes } from './http/routes.ts';
+import { series } from './http/series.ts';
 import type { Logger } from './logging/logger.ts';
 import type { Metrics } from './metrics/create-metrics.ts';
 import { observeRequests } from './metrics/observe-requests.ts';
@@ -110,12 +111,17 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
   // Every JSON answer here is no-store and the token one unique per request: an ETag is wasted hashing.
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
-  app.use(logRequests(deps.logger));
-  if (config.devMode) app.use(redirectToPublicOrigin(config.publicUrl));
-  if (deps.metrics) app.use(observeRequests(deps.metrics));
-  if (config.trustProxy === false) app.use(warnUntrustedForwardedFor(deps.logger));
-  app.use(securityHeaders({ providerOrigin: new URL(config.oidc.issuer).origin, https: config.session.cookieSecure }));
-  app.use(createRoutes({
+  // What every request goes through, as one layer (series.ts): the token route pays for each layer.
+  app.use(series([
+    logRequests(deps.logger),
+    ...(config.devMode ? [redirectToPublicOrigin(config.publicUrl)] : []),
+    ...(deps.metrics ? [observeRequests(deps.metrics)] : []),
+    ...(config.trustProxy === false ? [warnUntrustedForwardedFor(deps.logger)] : []),
+  ]));
+  const headers = securityHeaders({ providerOrigin: new URL(config.oidc.issuer).origin, https: config.session.cookieSecure });
+  mountRoutes(app, {
+    apiHeaders: headers.api,
+    documentHeaders: headers.documents,
     session: createSessionMiddleware({ store: deps.sessionStore.store, cookie }),
     limitLogins: limits.login,
     limitTokens: limits.token,
@@ -165,7 +171,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     }),
     explainPermissions: config.devMode ? explainPermissionsHandler(deps.permissionsFor?.explain) : undefined,
     staticFiles: quietly(express.static(deps.publicDir ?? config.staticDir ?? DEFAULT_PUBLIC_DIR, { index: 'index.html', redirect: false })),
-  }));
+  });
   app.use((_req, _res, next) => next(new AppError('not_found')));
   app.use(createErrorHandler(deps.logger));
   return app;

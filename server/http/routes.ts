@@ -1,6 +1,9 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 
 export interface RouteHandlers {
+  /** Security headers (http/security-headers.ts): the token route's JSON set, and everything else's. */
+  apiHeaders: RequestHandler;
+  documentHeaders: RequestHandler;
   session: RequestHandler;
   /** The token route's session, read-only (sessions/session-reader.ts): the signed cookie's id, then the row. */
   identifySession: RequestHandler;
@@ -30,15 +33,18 @@ export interface RouteHandlers {
 
 /**
  * The whole route table on one screen. Sessions are per route, so health checks never touch the
- * store. The token route comes first: every route above it is one more path match on the hot path.
- * A router of its own, so that an OPTIONS request nothing else answers gets Express's `Allow` reply
- * when the table runs out, before the app's not-found handler.
+ * store. The token route is mounted on the app itself, first: it runs on every page load, and a
+ * router of its own would be one more dispatch per token. The others share a router so that an
+ * OPTIONS request nothing else answers gets Express's `Allow` reply when that router's table runs
+ * out, before the app's not-found handler.
  */
-export function createRoutes(h: RouteHandlers): express.Router {
-  const router = express.Router();
+export function mountRoutes(app: express.Express, h: RouteHandlers): void {
   // Limited before the read: a refused request costs no store read and extends nothing.
-  router.get('/hivekit-access-token', h.cors, h.refuseCrossSite, h.identifySession, h.limitTokens, h.readSession, h.revalidateClaims, h.mintAccessToken);
-  router.options('/hivekit-access-token', h.cors);
+  app.get('/hivekit-access-token', h.apiHeaders, h.cors, h.refuseCrossSite, h.identifySession, h.limitTokens, h.readSession, h.revalidateClaims, h.mintAccessToken);
+  app.options('/hivekit-access-token', h.apiHeaders, h.cors, answerAllow('GET, HEAD'));
+  const router = express.Router();
+  // First in this router, so every answer after it has them, the not-found and error answers too.
+  router.use(h.documentHeaders);
   router.get('/healthz', h.liveness);
   router.get('/readyz', h.readiness);
   router.get('/login', h.limitLogins, h.session, ...(h.refuseOtherHost ? [h.refuseOtherHost] : []), h.startLogin);
@@ -50,5 +56,12 @@ export function createRoutes(h: RouteHandlers): express.Router {
   if (h.exchangeToken) router.post('/token', ...h.exchangeToken);
   if (h.explainPermissions) router.get('/dev/permissions', h.refuseCrossSite, h.identifySession, h.readSession, h.explainPermissions);
   router.use(h.staticFiles);
-  return router;
+  app.use(router);
+}
+
+/** What Express answers an OPTIONS request with when a router's table runs out (the token route has none around it). */
+function answerAllow(methods: string): RequestHandler {
+  return function answerOptions(_req, res) {
+    res.set({ Allow: methods, 'Content-Type': 'text/plain; charset=utf-8' }).send(methods);
+  };
 }

@@ -93,7 +93,7 @@ describe('hostile requests', () => {
   });
 
   describe('security headers', () => {
-    for (const path of ['/', '/hivekit-access-token', '/healthz', '/no-such-page']) {
+    for (const path of ['/', '/healthz', '/no-such-page', '/logout']) {
       it(`${path} carries CSP, nosniff, Referrer-Policy and frame protection, and no X-Powered-By`, async () => {
         const response = await hop(`${app.url}${path}`);
         const csp = response.headers.get('content-security-policy') ?? '';
@@ -108,11 +108,28 @@ describe('hostile requests', () => {
       });
     }
 
+    it('the token route\'s JSON carries the OWASP REST set: a CSP allowing nothing, no framing, nosniff, CORP, and no document-only header', async () => {
+      for (const headers of [{}, { 'x-hivekit-bff': '1' }] as Array<Record<string, string>>) {
+        const response = await hop(`${app.url}/hivekit-access-token`, { headers });
+        assert.equal(response.headers.get('content-security-policy'), "default-src 'none';frame-ancestors 'none'");
+        assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+        assert.equal(response.headers.get('x-frame-options'), 'DENY');
+        assert.equal(response.headers.get('cross-origin-resource-policy'), 'same-origin');
+        assert.equal(response.headers.get('cache-control'), 'no-store');
+        for (const documentOnly of ['referrer-policy', 'cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-permitted-cross-domain-policies', 'x-xss-protection', 'x-powered-by', 'strict-transport-security']) {
+          assert.equal(response.headers.get(documentOnly), null, `${documentOnly} on the token route (status ${response.status})`);
+        }
+      }
+      const preflight = await hop(`${app.url}/hivekit-access-token`, { method: 'OPTIONS' });
+      assert.equal(preflight.headers.get('content-security-policy'), "default-src 'none';frame-ancestors 'none'");
+    });
+
     it('with an https PUBLIC_URL: HSTS, and a __Host- Secure cookie even though TLS ended at the (trusted) proxy', async () => {
       const secure = await startTestApp({ issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: 's', env: { PUBLIC_URL: 'https://bff.example', TRUST_PROXY: 'loopback' } });
       try {
         const response = await hop(`${secure.url}/healthz`);
         assert.match(response.headers.get('strict-transport-security') ?? '', /max-age=31536000/);
+        assert.match((await hop(`${secure.url}/hivekit-access-token`)).headers.get('strict-transport-security') ?? '', /max-age=31536000/);
         // What the proxy passes on: the scheme and the host the browser used.
         const login = await hop(`${secure.url}/login`, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'bff.example' } });
         const cookie = login.headers.getSetCookie().find((c) => c.startsWith('__Host-hivekit.sid='));
