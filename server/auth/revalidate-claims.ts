@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../bounded-cache.ts';
 import { AppError } from '../errors/app-error.ts';
 import { describeError } from '../errors/describe-error.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -62,8 +62,8 @@ export function createClaimsRevalidation(options: {
   const inFlight = new Map<string, Promise<Outcome>>();
   // Sessions with nothing to re-validate with (best-effort) and sessions whose provider just failed:
   // their requests skip the provider instead of asking it on every token.
-  const unverifiable = new LRUCache<string, true>({ max: MAX_REMEMBERED_SESSIONS });
-  const failedUntil = new LRUCache<string, number>({ max: MAX_REMEMBERED_SESSIONS });
+  const unverifiable = boundedCache<string, true>(MAX_REMEMBERED_SESSIONS);
+  const failedUntil = boundedCache<string, number>(MAX_REMEMBERED_SESSIONS);
 
   const revalidate = async (sid: string, record: SessionRecord, user: SessionUser): Promise<Outcome> => {
     const lock = `claims:${sid}`;

@@ -1,6 +1,6 @@
 import { parse as parseCookies } from 'cookie';
 import { unsign } from 'cookie-signature';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../bounded-cache.ts';
 
 /** The attributes the session cookie is set with, and must be cleared with. */
 export interface SessionCookieAttributes {
@@ -51,7 +51,7 @@ export function createSessionCookie(options: { secure: boolean; secrets: readonl
  * request otherwise. Only values signed by us get in, so a stream of forged cookies cannot fill it.
  */
 export function createCookieVerifier(secrets: readonly string[], maxRemembered = MAX_REMEMBERED_COOKIES): (value: string) => string | undefined {
-  const verified = new LRUCache<string, string>({ max: maxRemembered });
+  const verified = boundedCache<string, string>(maxRemembered);
   return (value) => {
     const known = verified.get(value);
     if (known !== undefined) return known;

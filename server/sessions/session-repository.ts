@@ -1,5 +1,5 @@
 import session from 'express-session';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../bounded-cache.ts';
 import { AppError } from '../errors/app-error.ts';
 import { describeError } from '../errors/describe-error.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -119,7 +119,7 @@ export function createSessionRepository(backend: SessionBackend, options: Sessio
   const fail = (operation: string, error: unknown) =>
     new AppError('session_store_unavailable', { detail: `${backend.name} session store ${operation} failed: ${describeError(error)}`, cause: error });
   // readShared's records, each with the stored row it was parsed from: a row that differs in any way is parsed anew.
-  const shared = new LRUCache<string, { json: unknown; lastActiveAt: number | undefined; record: SessionRecord }>({ max: MAX_SHARED_RECORDS });
+  const shared = boundedCache<string, { json: unknown; lastActiveAt: number | undefined; record: SessionRecord }>(MAX_SHARED_RECORDS);
 
   const readRecord = (sid: string, reuse: boolean, callback: (error: AppError | null, record?: SessionRecord) => void) => {
     const done = once(callback);

@@ -3,7 +3,7 @@ import type { PolicyHolder } from '../policy/create-policy-holder.ts';
 import { evaluatePolicy } from '../policy/evaluate-policy.ts';
 import { explainPermissions } from '../policy/explain-permissions.ts';
 import type { CompiledPolicy } from '../policy/policy-types.ts';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../bounded-cache.ts';
 import type { PermissionsResolver } from './token-handler.ts';
 
 type Permissions = ReturnType<PermissionsResolver>;
@@ -26,7 +26,7 @@ const DEFAULT_MAX_SESSIONS = 10_000;
  * the bound are forgotten least recently used first (a busy session stays) and simply evaluated again.
  */
 export function policyPermissions(holder: PolicyHolder, logger: Logger, maxSessions = DEFAULT_MAX_SESSIONS): PermissionsResolver {
-  const remembered = new LRUCache<string, Remembered>({ max: maxSessions });
+  const remembered = boundedCache<string, Remembered>(maxSessions);
   const resolve: PermissionsResolver = (user, sessionId) => {
     const policy = holder.current();
     const hit = remembered.get(sessionId);
