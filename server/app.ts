@@ -125,7 +125,7 @@ export function createApp(config: Config, deps: AppDependencies): express.Expres
     session: createSessionMiddleware({ store: deps.sessionStore.store, cookie }),
     limitLogins: limits.login,
     limitTokens: limits.token,
-    ...createSessionReader({ sessions: deps.sessionStore, cookie, logger: deps.logger }),
+    ...createSessionReader({ sessions: deps.sessionStore, cookie, logger: deps.logger, limit: limits.tokenSessions }),
     refuseCrossSite: refuseCrossSite(config.publicUrl, config.corsAllowedOrigins),
     cors: allowListedCors(config.corsAllowedOrigins),
     startLogin: login.startLogin,

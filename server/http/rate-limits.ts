@@ -3,6 +3,7 @@ import { ipKeyGenerator, rateLimit, type IncrementResponse, type Store } from 'e
 import { AppError } from '../errors/app-error.ts';
 import { createWindowCounter, type WindowCounter } from './window-counter.ts';
 import type { RedisConnection } from '../sessions/redis-client.ts';
+import type { SessionReadLimit } from '../sessions/session-reader.ts';
 import { createRedisWindowCounter, type SharedWindowCounter } from './redis-window-counter.ts';
 
 export interface RateLimitSettings {
@@ -52,7 +53,12 @@ class WindowCounterStore implements Store {
  * client address. The token route is limited per signed-in session, and per address for requests
  * without one. Counters live in memory for one instance, in Redis (`shared`) for several.
  */
-export function createRateLimits(settings: RateLimitSettings): { login: RequestHandler; token: RequestHandler } {
+export function createRateLimits(settings: RateLimitSettings): {
+  login: RequestHandler;
+  token: RequestHandler;
+  /** Shared limits only: the token limit of signed-in sessions, counted by the store as it reads the session (session-reader.ts). */
+  tokenSessions?: SessionReadLimit;
+} {
   const now = settings.now ?? Date.now;
   // The one error handler answers every 429, with its Retry-After.
   const refuse = (req: Request, _res: unknown, next: (error: unknown) => void) => {
@@ -68,8 +74,17 @@ export function createRateLimits(settings: RateLimitSettings): { login: RequestH
         : new WindowCounterStore(createWindowCounter(WINDOW_MS, now)),
     }),
     token: shared
-      ? limitTokensShared(settings.tokenPerMinute, createRedisWindowCounter(shared.redis, `${shared.keyPrefix}rl:token:`, WINDOW_MS, now), now)
+      ? limitTokensWithoutSession(settings.tokenPerMinute, createRedisWindowCounter(shared.redis, `${shared.keyPrefix}rl:token:`, WINDOW_MS, now), now)
       : limitTokensPerSession(settings.tokenPerMinute, createWindowCounter(WINDOW_MS, now), now),
+    ...(shared ? {
+      tokenSessions: {
+        // The key limitTokensWithoutSession's counter would use: one counter per session whichever step counts.
+        keyOf: (sid: string) => `${shared.keyPrefix}rl:token:session:${sid}`,
+        windowMs: WINDOW_MS,
+        max: settings.tokenPerMinute,
+        refuse: (req: Request, msLeft: number) => rateLimited(req, now() + msLeft, now),
+      },
+    } : {}),
   };
 }
 
@@ -93,10 +108,15 @@ class RedisCounterStore implements Store {
   }
 }
 
-/** The token limit counted in Redis: one round trip per token request, the price of one limit for N instances. */
-function limitTokensShared(limit: number, count: SharedWindowCounter, now: () => number): RequestHandler {
+/**
+ * The token limit counted in Redis, one limit for N instances: here for requests without a session
+ * (per client address); a signed-in session's requests are counted in the trip that reads the
+ * session (`tokenSessions`), so a token costs one round trip, not two.
+ */
+function limitTokensWithoutSession(limit: number, count: SharedWindowCounter, now: () => number): RequestHandler {
   return function limitTokens(req, _res, next) {
-    count(req.sessionID ? `session:${req.sessionID}` : clientAddressKey(req)).then(
+    if (req.sessionID !== undefined) return next();
+    return count(clientAddressKey(req)).then(
       ({ hits, resetAt }) => next(hits > limit ? rateLimited(req, resetAt, now) : undefined),
       next,
     );

@@ -39,7 +39,8 @@ export interface RouteHandlers {
  * out, before the app's not-found handler.
  */
 export function mountRoutes(app: express.Express, h: RouteHandlers): void {
-  // Limited before the read: a refused request costs no store read and extends nothing.
+  // Limited before the read: a refused request reads no session and extends nothing (with Redis,
+  // one script counts the session's request and reads it only when within the limit).
   app.get('/hivekit-access-token', h.apiHeaders, h.cors, h.refuseCrossSite, h.identifySession, h.limitTokens, h.readSession, h.revalidateClaims, h.mintAccessToken);
   app.options('/hivekit-access-token', h.apiHeaders, h.cors, answerAllow('GET, HEAD'));
   const router = express.Router();

@@ -40,6 +40,26 @@ for i = 2, #KEYS do
 end
 return 1`;
 
+// The token route's rate limit and session read in one trip: count the request, and read the
+// session's hash only while the count is within the limit (a refused request reads nothing). The
+// counter is the one http/redis-window-counter.ts keeps for requests without a session.
+const READ_WITHIN_LIMIT_SCRIPT = `
+local hits = redis.call('INCR', KEYS[2])
+if hits == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[2])
+if hits > tonumber(ARGV[2]) then return {hits, ttl} end
+local row = redis.call('HMGET', KEYS[1], 'sess', 'expired', 'lastActiveAt')
+return {hits, ttl, row[1], row[2], row[3]}`;
+
+type Field = string | null | undefined | false;
+
+/** A session hash's fields as a stored row; undefined when there is no hash. */
+function rowOf(json: Field, expired: Field, lastActiveAt: Field): StoredRow | undefined {
+  if (typeof json !== 'string') return undefined;
+  const last = typeof lastActiveAt === 'string' ? Number(lastActiveAt) : undefined;
+  return { json, expiresAt: Number(expired), ...(last !== undefined && Number.isFinite(last) ? { lastActiveAt: last } : {}) };
+}
+
 /**
  * Sessions in Redis, for several instances behind a load balancer: one hash per session
  * (`sess` = the record's JSON, `expired`, and `lastActiveAt` after a touch), whose key TTL follows
@@ -47,7 +67,8 @@ return 1`;
  * Store it extends; the repository makes every decision (session-repository.ts), because
  * connect-redis keeps a plain string per session and touches it with a TTL of its own.
  * node-redis pipelines the commands of one event-loop turn, so concurrent token requests share a
- * round trip as the SQLite backend's batched reads do.
+ * round trip as the SQLite backend's batched reads do; each counts its rate limit and reads its
+ * session in that one trip (readRowWithin).
  */
 export function openRedisSessionStore(options: RedisSessionStoreOptions): SessionRepository {
   const { redis } = options;
@@ -86,10 +107,16 @@ export function openRedisSessionStore(options: RedisSessionStoreOptions): Sessio
     StoreBase: storeClassWith(RedisStore as unknown as new (options: object) => session.Store, { client: redis.client, prefix: `${options.keyPrefix}sess:` }),
     readRow(sid, callback) {
       countTurn();
-      redis.run((client) => client.hmGet(keyOf(sid), ['sess', 'expired', 'lastActiveAt'])).then(([json, expired, lastActiveAt]) => {
-        if (json === null || json === undefined) return callback(null);
-        const last = lastActiveAt === null || lastActiveAt === undefined ? undefined : Number(lastActiveAt);
-        return callback(null, { json, expiresAt: Number(expired), ...(last !== undefined && Number.isFinite(last) ? { lastActiveAt: last } : {}) });
+      redis.run((client) => client.hmGet(keyOf(sid), ['sess', 'expired', 'lastActiveAt'])).then(
+        ([json, expired, lastActiveAt]) => callback(null, rowOf(json, expired, lastActiveAt)),
+        (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+      );
+    },
+    readRowWithin(sid, limit, callback) {
+      countTurn();
+      redis.run((client) => client.eval(READ_WITHIN_LIMIT_SCRIPT, { keys: [keyOf(sid), limit.key], arguments: [String(limit.windowMs), String(limit.max)] })).then((reply) => {
+        const [hits, ttlMs, json, expired, lastActiveAt] = reply as [number, number, Field?, Field?, Field?];
+        callback(null, { hits, msLeft: ttlMs > 0 ? ttlMs : limit.windowMs }, rowOf(json, expired, lastActiveAt));
       }, (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))));
     },
     writeRow(sid, json, expiresAt, current, owner, callback) {

@@ -19,6 +19,21 @@ export interface StoredRow {
 
 type Done = (error?: Error | null) => void;
 
+/** A request counted against a limit in the same trip to the engine as its session's read. */
+export interface ReadLimit {
+  /** The counter's key, as the engine stores it. */
+  key: string;
+  windowMs: number;
+  /** Requests allowed per window; past it the row is not read. */
+  max: number;
+}
+
+export interface LimitCount {
+  hits: number;
+  /** Milliseconds until the window ends, as the engine counts them. */
+  msLeft: number;
+}
+
 /** Whose session a row is: what back-channel logout and the operator's revoke find sessions by. */
 export interface SessionOwner {
   sub?: string;
@@ -46,6 +61,11 @@ export interface SessionBackend {
   /** The express-session Store class of the library this backend wraps, ready to construct. */
   readonly StoreBase: abstract new () => session.Store;
   readRow(sid: string, callback: (error: Error | null, row?: StoredRow) => void): void;
+  /**
+   * Counts one request against `limit` and reads the row only while the count is within it, in one
+   * atomic trip: engines that hold the rate limits too (Redis) offer it to the token route.
+   */
+  readRowWithin?(sid: string, limit: ReadLimit, callback: (error: Error | null, count?: LimitCount, row?: StoredRow) => void): void;
   writeRow(sid: string, json: string, expiresAt: number, now: number, owner: SessionOwner, callback: Done): void;
   /** Writes only over a row that exists and has not ended at `now`: false when there was none. */
   replaceRow(sid: string, json: string, expiresAt: number, now: number, owner: SessionOwner, callback: (error: Error | null, replaced?: boolean) => void): void;
@@ -89,6 +109,8 @@ export interface SessionRepository {
    * stays the same, every read answers the same object, parsed once.
    */
   readShared(sid: string, callback: (error: AppError | null, record?: Readonly<SessionRecord>) => void): void;
+  /** readShared behind a limit, counted in the same trip (when the backend offers readRowWithin): no record past the limit. */
+  readonly readSharedWithin?: (sid: string, limit: ReadLimit, callback: (error: AppError | null, count?: LimitCount, record?: Readonly<SessionRecord>) => void) => void;
   /** Extends a signed-in session's idle lifetime when the touch interval has passed; else nothing. */
   touchIfDue(sid: string, record: Readonly<SessionRecord>, callback: (error?: AppError) => void): void;
   write(sid: string, record: SessionRecord, callback: (error?: AppError) => void): void;
@@ -121,37 +143,48 @@ export function createSessionRepository(backend: SessionBackend, options: Sessio
   // readShared's records, each with the stored row it was parsed from: a row that differs in any way is parsed anew.
   const shared = boundedCache<string, { json: unknown; lastActiveAt: number | undefined; record: SessionRecord }>(MAX_SHARED_RECORDS);
 
+  // The record a read row holds, or undefined when it has ended or is corrupt (then deleted).
+  const recordOf = (sid: string, row: StoredRow | undefined, reuse: boolean): SessionRecord | undefined => {
+    const current = now();
+    if (!row || typeof row.expiresAt !== 'number' || row.expiresAt < current) {
+      if (reuse) shared.delete(sid);
+      return undefined;
+    }
+    const known = reuse ? shared.get(sid) : undefined;
+    let record = known && known.json === row.json && known.lastActiveAt === row.lastActiveAt ? known.record : undefined;
+    if (!record) {
+      record = parseSessionRecord(row.json);
+      if (!record) {
+        options.logger.warn('session_row_corrupt', { store: backend.name, session: fingerprintSessionId(sid) });
+        backend.deleteRow(sid, () => undefined);
+        return undefined;
+      }
+      if (row.lastActiveAt !== undefined) record.lastActiveAt = row.lastActiveAt;
+      if (reuse) shared.set(sid, { json: row.json, lastActiveAt: row.lastActiveAt, record });
+    }
+    // Ended under today's settings though its stored expiry is later (a timeout was lowered).
+    return hasOutlivedLifetimes(record, current, options) ? undefined : record;
+  };
+
   const readRecord = (sid: string, reuse: boolean, callback: (error: AppError | null, record?: SessionRecord) => void) => {
     const done = once(callback);
-    backend.readRow(sid, (error, row) => {
-      if (error) return done(fail('read', error));
-      const current = now();
-      if (!row || typeof row.expiresAt !== 'number' || row.expiresAt < current) {
-        if (reuse) shared.delete(sid);
-        return done(null);
-      }
-      const known = reuse ? shared.get(sid) : undefined;
-      let record = known && known.json === row.json && known.lastActiveAt === row.lastActiveAt ? known.record : undefined;
-      if (!record) {
-        record = parseSessionRecord(row.json);
-        if (!record) {
-          options.logger.warn('session_row_corrupt', { store: backend.name, session: fingerprintSessionId(sid) });
-          backend.deleteRow(sid, () => undefined);
-          return done(null);
-        }
-        if (row.lastActiveAt !== undefined) record.lastActiveAt = row.lastActiveAt;
-        if (reuse) shared.set(sid, { json: row.json, lastActiveAt: row.lastActiveAt, record });
-      }
-      // Ended under today's settings though its stored expiry is later (a timeout was lowered).
-      if (hasOutlivedLifetimes(record, current, options)) return done(null);
-      return done(null, record);
-    });
+    backend.readRow(sid, (error, row) => (error ? done(fail('read', error)) : done(null, recordOf(sid, row, reuse))));
   };
+
+  const readRowWithin = backend.readRowWithin?.bind(backend);
+  const readSharedWithin: SessionRepository['readSharedWithin'] = readRowWithin && ((sid, limit, callback) => {
+    const done = once(callback);
+    readRowWithin(sid, limit, (error, count, row) => {
+      if (error || !count) return done(fail('read', error ?? new Error('no count')));
+      return done(null, count, count.hits > limit.max ? undefined : recordOf(sid, row, true));
+    });
+  });
 
   const repository: Omit<SessionRepository, 'store'> = {
     name: backend.name,
     read: (sid, callback) => readRecord(sid, false, callback),
     readShared: (sid, callback) => readRecord(sid, true, callback),
+    ...(readSharedWithin ? { readSharedWithin } : {}),
     touchIfDue(sid, record, callback) {
       const done = once(callback);
       const current = now();
