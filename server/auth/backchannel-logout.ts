@@ -1,5 +1,7 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { decodeProtectedHeader } from 'jose/decode/protected_header';
+import type { JWTPayload } from 'jose';
+import { jwtVerify } from 'jose/jwt/verify';
 import type { Logger } from '../logging/logger.ts';
 import type { SessionRepository } from '../sessions/session-repository.ts';
 import { createWindowCounter } from '../http/window-counter.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { SignJWT } from 'jose/jwt/sign';
 import { AppError } from '../errors/app-error.ts';
 import type { ClientKey } from './client-key.ts';
 import type { ProviderMetadata } from './provider-metadata.ts';

@@ -1,4 +1,5 @@
-import { jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import { jwtVerify } from 'jose/jwt/verify';
 import { AppError } from '../errors/app-error.ts';
 import { createProviderKeySet } from './provider-key-set.ts';
 import type { ProviderHttpOptions } from './provider-http.ts';

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, customFetch } from 'jose';
+import { createRemoteJWKSet, customFetch } from 'jose/jwks/remote';
 import { AppError } from '../errors/app-error.ts';
 import { callProvider, DEFAULT_PROVIDER_HTTP, type ProviderHttpOptions } from './provider-http.ts';
 

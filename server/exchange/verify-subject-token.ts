@@ -1,4 +1,5 @@
-import { errors as joseErrors, jwtVerify } from 'jose';
+import * as joseErrors from 'jose/errors';
+import { jwtVerify } from 'jose/jwt/verify';
 import type { ClientCredentials } from '../auth/client-auth.ts';
 import { createProviderKeySet } from '../auth/provider-key-set.ts';
 import type { ProviderHttpOptions } from '../auth/provider-http.ts';
