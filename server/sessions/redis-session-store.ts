@@ -52,9 +52,11 @@ local row = redis.call('HMGET', KEYS[1], 'sess', 'expired', 'lastActiveAt')
 return {hits, ttl, row[1], row[2], row[3]}`;
 
 type Field = string | null | undefined | false;
+// A session hash's fields, in rowOf's order (READ_WITHIN_LIMIT_SCRIPT reads the same three).
+const ROW_FIELDS = ['sess', 'expired', 'lastActiveAt'];
 
 /** A session hash's fields as a stored row; undefined when there is no hash. */
-function rowOf(json: Field, expired: Field, lastActiveAt: Field): StoredRow | undefined {
+function rowOf(json?: Field, expired?: Field, lastActiveAt?: Field): StoredRow | undefined {
   if (typeof json !== 'string') return undefined;
   const last = typeof lastActiveAt === 'string' ? Number(lastActiveAt) : undefined;
   return { json, expiresAt: Number(expired), ...(last !== undefined && Number.isFinite(last) ? { lastActiveAt: last } : {}) };
@@ -107,8 +109,8 @@ export function openRedisSessionStore(options: RedisSessionStoreOptions): Sessio
     StoreBase: storeClassWith(RedisStore as unknown as new (options: object) => session.Store, { client: redis.client, prefix: `${options.keyPrefix}sess:` }),
     readRow(sid, callback) {
       countTurn();
-      redis.run((client) => client.hmGet(keyOf(sid), ['sess', 'expired', 'lastActiveAt'])).then(
-        ([json, expired, lastActiveAt]) => callback(null, rowOf(json, expired, lastActiveAt)),
+      redis.run((client) => client.hmGet(keyOf(sid), ROW_FIELDS)).then(
+        (fields) => callback(null, rowOf(...fields)),
         (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
       );
     },
@@ -162,9 +164,8 @@ export function openRedisSessionStore(options: RedisSessionStoreOptions): Sessio
       const sids = sub === undefined ? await allSessionIds() : await redis.run((client) => client.sMembers(subKey(sub)));
       const rows: Array<{ sid: string; row: StoredRow }> = [];
       for (const sid of sids) {
-        const [json, expired, lastActiveAt] = await redis.run((client) => client.hmGet(keyOf(sid), ['sess', 'expired', 'lastActiveAt']));
-        if (typeof json !== 'string') continue;
-        rows.push({ sid, row: { json, expiresAt: Number(expired), ...(lastActiveAt ? { lastActiveAt: Number(lastActiveAt) } : {}) } });
+        const row = rowOf(...await redis.run((client) => client.hmGet(keyOf(sid), ROW_FIELDS)));
+        if (row) rows.push({ sid, row });
       }
       return rows;
     },
